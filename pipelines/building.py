@@ -1,0 +1,127 @@
+"""The steps of a dataset build, as plain functions the build flow calls.
+
+resolve (sources) -> stream every source's typed batches through the
+splitter into a :class:`~pipelines.store.Staging` folder -> (quality gate,
+dataset audit) -> publish. Nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.spec import DatasetSpec
+
+__all__ = ["split_definition", "stream_into", "source_records", "spec_dir"]
+
+
+def split_definition(spec: DatasetSpec) -> dict[str, Any]:
+    """Describe how rows are split; hashed into the version id.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset spec.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "all"}``, ``{"kind": "roles", "roles": [...]}`` or the
+        random splitter's own definition (method, fraction, seed, strata).
+    """
+    kind = spec.split.kind
+    if kind == "all":
+        return {"kind": "all"}
+    if kind == "roles":
+        return {"kind": "roles", "roles": [s.role for s in spec.sources]}
+    from pipelines.splits import StreamSplitter
+
+    splitter = StreamSplitter(
+        test_fraction=spec.split.test_fraction, seed=spec.split.seed, stratify=spec.split.stratify
+    )
+    return {"kind": "random", **splitter.split_definition()}
+
+
+def _write_split(staging: Any, batch: pa.RecordBatch, test: np.ndarray) -> None:
+    """Write the rows of ``batch`` to ``train`` and ``test`` by the boolean mask."""
+    mask = pa.array(test, type=pa.bool_())
+    if test.any():
+        staging.write_batch("test", batch.filter(mask))
+    if not test.all():
+        staging.write_batch("train", batch.filter(pa.compute.invert(mask)))
+
+
+def stream_into(
+    spec: DatasetSpec, resolved: Sequence[Any], staging: Any, *, batch_rows: int | None = None
+) -> dict[str, int]:
+    """Ingest every resolved source and write its rows to the staging splits.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset spec.
+    resolved : sequence of ResolvedSource
+        The verified sources, in spec order.
+    staging : pipelines.store.Staging
+        Where the split Parquet files are written.
+    batch_rows : int, optional
+        Rows per record batch (the ingest default when None).
+
+    Returns
+    -------
+    dict
+        Rows written per split.
+    """
+    import pyarrow.compute  # noqa: F401  (pa.compute used by _write_split)
+
+    from pipelines.ingest import iter_batches
+
+    rows: dict[str, int] = {}
+    splitter = None
+    if spec.split.kind == "random":
+        from pipelines.splits import StreamSplitter
+
+        splitter = StreamSplitter(
+            test_fraction=spec.split.test_fraction,
+            seed=spec.split.seed,
+            stratify=spec.split.stratify,
+        )
+    kwargs = {} if batch_rows is None else {"batch_rows": batch_rows}
+    for res in resolved:
+        role = res.source.role or "all"
+        for batch in iter_batches(spec, res, **kwargs):
+            if batch.num_rows == 0:
+                continue
+            if splitter is None:
+                name = "all" if spec.split.kind == "all" else role
+                staging.write_batch(name, batch)
+                rows[name] = rows.get(name, 0) + batch.num_rows
+                continue
+            test = splitter.assign(batch)
+            _write_split(staging, batch, test)
+            n_test = int(test.sum())
+            rows["test"] = rows.get("test", 0) + n_test
+            rows["train"] = rows.get("train", 0) + batch.num_rows - n_test
+    return rows
+
+
+def source_records(resolved: Sequence[Any]) -> list[dict[str, Any]]:
+    """Return the manifest's ``sources`` entries (fingerprints) of resolved sources."""
+    out = []
+    for res in resolved:
+        record = dict(res.fingerprint)
+        record.setdefault("sha256", res.sha256)
+        record.setdefault("origin", res.origin)
+        if res.source.role:
+            record.setdefault("role", res.source.role)
+        out.append(record)
+    return out
+
+
+def spec_dir(spec_path: str | Path) -> Path:
+    """Return the folder relative paths of a spec are resolved against."""
+    return Path(spec_path).resolve().parent

@@ -1,0 +1,275 @@
+"""Published results: ``result.json`` (``fairledger.result/1``), storage and the leaderboard.
+
+Layout::
+
+    <home>/results/<name>/<version>/<model>/result.json
+    <home>/results/<name>/<version>/<model>/predictions.parquet
+    <home>/results/<name>/<version>/<model>/model.pt          (baselines)
+    <home>/results/<name>/<version>/leaderboard.parquet
+
+A model's folder is written as a staging folder beside it and renamed into
+place, so readers see the old result or the new one, never half of one.
+``result.json`` records the sha256 of every file beside it, the dataset
+version and the sha256 of its manifest, and an ``integrity`` digest of its
+own content; :func:`verify_results` (registered with the ledger's verify)
+checks all of it and that the dataset version still verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import FairledgerError
+from pipelines.ledger_io import (
+    atomic_write_bytes,
+    canonical_json,
+    check_name,
+    fsync_dir,
+    pretty_json,
+    sha256_file,
+)
+from pipelines.ledger_read import split_path, version_dir
+from pipelines.ledger_verify import problem, register_verifier
+
+__all__ = ["RESULT_FORMAT", "CODE_MODULES", "results_root", "model_dir", "code_digest",
+           "reuse_key", "provenance", "build_result", "new_staging", "commit_staging",
+           "read_result", "find_reusable", "verify_results", "content_digest"]
+
+RESULT_FORMAT = "fairledger.result/1"
+#: Modules whose source makes up the evaluation code version (reuse key).
+CODE_MODULES = ("pipelines/models.py", "pipelines/predictions_model.py",
+                "pipelines/baselines.py", "pipelines/_baseline_net.py", "pipelines/evaluate.py",
+                "pipelines/results.py", "audits/engine.py", "audits/counts.py",
+                "audits/fairness.py", "audits/uncertainty.py", "audits/verdict.py")
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def results_root(home: Path, name: str, version: str) -> Path:
+    """Return ``<home>/results/<name>/<version>``."""
+    return Path(home) / "results" / check_name(name) / check_name(version)
+
+
+def model_dir(home: Path, name: str, version: str, model_id: str) -> Path:
+    """Return the folder of one model's result."""
+    return results_root(home, name, version) / check_name(model_id)
+
+
+def code_digest() -> str:
+    """Return the sha256 of the evaluation code (:data:`CODE_MODULES` sources)."""
+    digest = hashlib.sha256()
+    for rel in CODE_MODULES:
+        path = _ROOT / rel
+        digest.update(rel.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(absent)")
+    return digest.hexdigest()
+
+
+def reuse_key(**parts: Any) -> str:
+    """Return the sha256 of the canonical JSON of what determines a result."""
+    return hashlib.sha256(canonical_json(parts)).hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance(*, seed: int, n_boot: int, spec_digest: str, key: str,
+               threads: int | None, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the ``provenance`` section (package versions, seeds, digests, time, commit)."""
+    return {
+        "fairledger": _version("fairledger"), "python": platform.python_version(),
+        "packages": {d: _version(d) for d in ("torch", "pyarrow", "numpy", "scipy")},
+        "seed": seed, "n_boot": n_boot, "threads": threads, "spec_digest": spec_digest,
+        "code_digest": code_digest(), "git_commit": _git_commit(), "reuse_key": key,
+        "training": dict(training) if training else None,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def content_digest(doc: Mapping[str, Any]) -> str:
+    """Return the sha256 of a result's canonical JSON without its ``integrity`` field."""
+    return hashlib.sha256(canonical_json({k: v for k, v in doc.items()
+                                          if k != "integrity"})).hexdigest()
+
+
+def build_result(*, dataset: dict[str, Any], model: dict[str, Any], prov: dict[str, Any],
+                 audit: Mapping[str, Any], judged: Mapping[str, Any],
+                 auc: Mapping[str, Any] | None = None,
+                 representativeness: Any = None, quality: Any = None,
+                 files: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Assemble a ``fairledger.result/1`` document.
+
+    Parameters
+    ----------
+    dataset, model, prov : dict
+        The ``dataset``, ``model`` and ``provenance`` sections.
+    audit : mapping
+        The audit engine's ``to_dict()`` (metrics, groups, disparities, ...).
+    judged : mapping
+        :func:`audits.verdict.judge` output (disparities with verdicts,
+        findings, overall verdict).
+    auc : mapping, optional
+        ``{"overall": {"value", "ci"}, "groups": {(feature, group): {...}}}``.
+    representativeness, quality : optional
+        The dataset version's summaries (None when not computed).
+    files : mapping, optional
+        ``{file name: sha256}`` of the files stored beside ``result.json``.
+
+    Returns
+    -------
+    dict
+        The document, with an ``integrity`` digest of its content.
+    """
+    metrics = dict(audit["metrics"])
+    groups = [dict(g) for g in audit["groups"]]
+    if auc is not None:
+        metrics["roc_auc"] = auc["overall"]
+        for g in groups:
+            g["roc_auc"] = auc["groups"].get((g["feature"], g["group"]),
+                                             {"value": None, "ci": None})
+    doc: dict[str, Any] = {
+        "format": RESULT_FORMAT, "dataset": dataset, "model": model, "provenance": prov,
+        "metrics": metrics, "metric_verdicts": judged.get("metric_verdicts", {}),
+        "groups": groups, "disparities": judged["disparities"],
+        "bootstrap": audit.get("bootstrap"), "min_group_size": audit.get("min_group_size"),
+        "representativeness": representativeness, "quality": quality,
+        "verdict": judged["verdict"], "findings": judged["findings"],
+        "files": dict(files or {}),
+    }
+    doc["integrity"] = {"content_sha256": content_digest(doc)}
+    return doc
+
+
+def new_staging(home: Path, name: str, version: str) -> Path:
+    """Create a private staging folder under ``results/<name>/<version>/``."""
+    parent = results_root(home, name, version)
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / f".staging-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+    path.mkdir()
+    return path
+
+
+def commit_staging(staging: Path, target: Path, doc: Mapping[str, Any]) -> Path:
+    """Write ``result.json`` into ``staging`` and rename it into place as ``target``.
+
+    An older result at ``target`` is moved aside first and removed after.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target / "result.json"``.
+    """
+    atomic_write_bytes(staging / "result.json", pretty_json(doc))
+    fsync_dir(staging)
+    old = None
+    if target.exists():
+        old = target.parent / f".old-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+        os.rename(target, old)
+    os.rename(staging, target)
+    fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target / "result.json"
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """Read a ``result.json`` file."""
+    return dict(json.loads(Path(path).read_bytes()))
+
+
+def _result_problems(home: Path, path: Path) -> list[dict[str, str]]:
+    """Problems of one result folder (empty when it verifies)."""
+    try:
+        raw = path.read_bytes()
+        doc = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        return [problem(home, path, "unreadable", f"result.json cannot be read ({exc})")]
+    out = []
+    if (doc.get("integrity") or {}).get("content_sha256") != content_digest(doc) or \
+            raw != pretty_json(doc):
+        out.append(problem(home, path, "altered", "result.json content does not match its "
+                                                  "integrity digest"))
+    for fname, sha in sorted((doc.get("files") or {}).items()):
+        fpath = path.parent / fname
+        if not fpath.is_file():
+            out.append(problem(home, fpath, "missing", "listed in result.json, absent"))
+        elif sha256_file(fpath) != sha:
+            out.append(problem(home, fpath, "altered",
+                               f"sha256 differs from result.json ({sha[:12]})"))
+    out.extend(_dataset_problems(home, path, doc.get("dataset") or {}))
+    return out
+
+
+def _dataset_problems(home: Path, path: Path, ds: Mapping[str, Any]) -> list[dict[str, str]]:
+    name, vid = str(ds.get("name")), str(ds.get("version"))
+    manifest = version_dir(home, name, vid) / "manifest.json"
+    if not manifest.is_file():
+        return [problem(home, path, "inconsistent",
+                        f"dataset version {name}@{vid[:12]} of this result is absent")]
+    if sha256_file(manifest) != ds.get("manifest_sha256"):
+        return [problem(home, path, "inconsistent", f"dataset {name}@{vid[:12]} manifest "
+                                                    "differs from the one the result used")]
+    for split in ds.get("splits") or []:
+        try:
+            split_path(home, name, vid, split, verify=True)
+        except FairledgerError as exc:
+            return [problem(home, path, "inconsistent",
+                            f"dataset version of this result no longer verifies ({exc.line()})")]
+    return []
+
+
+@register_verifier
+def verify_results(home: Path) -> Iterable[dict[str, str]]:
+    """Check every published result (registered with the ledger's verify).
+
+    Yields
+    ------
+    dict
+        Problems: altered or missing result files, altered ``result.json``,
+        or a dataset version that is gone or no longer verifies.
+    """
+    root = Path(home) / "results"
+    if not root.is_dir():
+        return
+    for path in sorted(root.glob("*/*/*/result.json")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        yield from _result_problems(Path(home), path)
+
+
+def find_reusable(home: Path, name: str, version: str, model_id: str,
+                  key: str) -> dict[str, Any] | None:
+    """Return the stored result with this reuse key if it still verifies, else None."""
+    path = model_dir(home, name, version, model_id) / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        doc = read_result(path)
+    except (OSError, ValueError):
+        return None
+    if (doc.get("provenance") or {}).get("reuse_key") != key:
+        return None
+    return None if _result_problems(Path(home), path) else doc

@@ -1,0 +1,83 @@
+"""Scan rendered files for small cells that escaped suppression (shared by the tests)."""
+
+from __future__ import annotations
+
+import html.parser
+import re
+from typing import Any
+
+from audits.report.context import rate
+
+
+def small_cells(docs: list[dict[str, Any]], k: int) -> dict[str, set[str]]:
+    """Map each small group name to the text forms of its own true figures."""
+    out: dict[str, set[str]] = {}
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, list):
+            for item in obj:
+                visit(item)
+        elif isinstance(obj, dict):
+            n = obj.get("n")
+            if isinstance(obj.get("group"), str) and isinstance(n, int) and n < k:
+                forms = out.setdefault(obj["group"], set())
+                for key in ("n", "tp", "fp", "tn", "fn", "positives"):
+                    if isinstance(obj.get(key), int):
+                        forms.add(str(obj[key]))
+                for key, value in obj.items():
+                    v = rate(value)[0]
+                    if isinstance(v, float) and key not in ("reference_share",):
+                        forms |= {f"{v:.1%}", f"{v:.3f}", repr(v)}
+            for value in obj.values():
+                visit(value)
+
+    visit(docs)
+    return out
+
+
+class _Units(html.parser.HTMLParser):
+    UNITS = {"tr", "li", "p", "title", "g", "dd", "figcaption", "caption", "text"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[list[str]] = []
+        self.units: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self.UNITS:
+            self.stack.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.UNITS and self.stack:
+            text = " ".join(self.stack.pop())
+            self.units.append(text)
+            if self.stack:
+                self.stack[-1].append(text)
+
+    def handle_data(self, data: str) -> None:
+        if self.stack:
+            self.stack[-1].append(data)
+
+
+def text_units(name: str, data: bytes) -> list[str]:
+    """Split a bundle file into the units a reader sees together (rows, lines)."""
+    text = data.decode("utf-8")
+    if name.endswith(".html"):
+        parser = _Units()
+        parser.feed(text)
+        return parser.units
+    return text.splitlines()
+
+
+def leaks(units: list[str], cells: dict[str, set[str]]) -> list[str]:
+    """Return the units that name a small group next to one of its true figures."""
+    bad = []
+    for unit in units:
+        for group, forms in cells.items():
+            names = {group, group.replace("&", " & "), group.replace("\\", "")}
+            if not any(n in unit.replace("\\", "") for n in names):
+                continue
+            for form in forms:
+                if re.search(rf"(?<![\d.]){re.escape(form)}(?![\d,]|\.\d)", unit):
+                    bad.append(f"{group}: {form} in {unit[:200]!r}")
+    return bad
