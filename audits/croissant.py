@@ -102,8 +102,10 @@ def _biases(ctx: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p) or "No representation audit was recorded."
 
 
-def croissant_metadata(spec: DatasetSpec, manifest: dict[str, Any],
-                       audit: dict[str, Any] | None, results: list[dict[str, Any]]) -> dict[str, Any]:
+def croissant_metadata(
+    spec: DatasetSpec, manifest: dict[str, Any], audit: dict[str, Any] | None,
+    results: list[dict[str, Any]],
+) -> dict[str, Any]:
     """Return the Croissant 1.1 JSON-LD of one dataset version with RAI fields.
 
     Parameters

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audits.report.context import build_context, fmt_count
+from audits.report.context import DATASHEET_SECTIONS, build_context, ci_text, fmt_count, fmt_rate
 from audits.report.markdown import findings_list, md, md_table
 from pipelines.spec import DatasetSpec
 
@@ -26,8 +26,8 @@ def _measured(ctx: dict[str, Any], key: str) -> list[str]:
             out += ["", f"Composition by {md(rep['feature'])} (95% intervals; reference population "
                     "shares for comparison):", "", md_table(
                         ["group", "rows", "share", "interval", "reference share"],
-                        [[g["label"], fmt_count(g["n"]), _pct(g["value"]), _ci(g["ci"]),
-                          _pct(g["reference"])] for g in rep["rows"]])]
+                        [[g["label"], fmt_count(g["n"]), fmt_rate(g["value"]), ci_text(g["ci"]),
+                          fmt_rate(g["reference"])] for g in rep["rows"]])]
         return out
     if key == "preprocessing" and ctx["quality"]:
         q = ctx["quality"]
@@ -36,18 +36,6 @@ def _measured(ctx: dict[str, Any], key: str) -> list[str]:
     if key == "limitations":
         return findings_list([f for f in ctx["findings"] if not f.get("model")])
     return []
-
-
-def _pct(value: Any) -> str:
-    from audits.report.context import fmt_rate
-
-    return fmt_rate(value)
-
-
-def _ci(ci: Any) -> str:
-    from audits.report.context import ci_text
-
-    return ci_text(ci)
 
 
 def render_datasheet(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[str, Any] | None,
@@ -66,8 +54,6 @@ def render_datasheet(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[
     str
         Markdown; small cells suppressed, spec text escaped.
     """
-    from audits.report.context import DATASHEET_SECTIONS
-
     ctx = build_context(spec, manifest, quality, audit, [])
     out = [f"# Datasheet: {md(spec.title)}", "",
            f"Dataset `{md(spec.name)}`, version `{md(manifest.get('version', ''))}`. "

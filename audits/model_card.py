@@ -25,7 +25,7 @@ def _details(spec: DatasetSpec, model: dict[str, Any]) -> list[str]:
         f"- Id: {md(model['id'])}", f"- Kind: {md(info.get('kind', 'n/a'))}",
         f"- Decision threshold: {md(info.get('threshold', 'n/a'))}",
         f"- sha256: `{md(info.get('sha256') or 'n/a')}`",
-        f"- Description: {md(declared.description) if declared and declared.description else 'n/a'}",
+        f"- Description: {md(declared.description or 'n/a') if declared else 'n/a'}",
         f"- Evaluated with fairledger {md(prov.get('fairledger', 'n/a'))}, seed "
         f"{md(prov.get('seed', 'n/a'))}, at {md(prov.get('created_at', 'n/a'))}", "",
     ]
@@ -81,7 +81,8 @@ def render_model_card(spec: DatasetSpec, manifest: dict[str, Any],
     out += ["## Intended use", "", md(spec.datasheet.uses) if spec.datasheet.uses
             else "_Not stated in the spec._", "",
             "## Evaluation data", "", f"{md(spec.title)}, version "
-            f"`{md(manifest.get('version', ''))}`, split {md(model['dataset'].get('split', 'n/a'))}.",
+            f"`{md(manifest.get('version', ''))}`, "
+            f"split {md(model['dataset'].get('split', 'n/a'))}.",
             ""]
     out += _metrics(model)
     out += ["## Quantitative analyses", "",

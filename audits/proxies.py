@@ -132,10 +132,8 @@ class ProxyAccumulator:
         if pa.types.is_temporal(column.type):
             column = column.cast(pa.int64()) if not pa.types.is_date32(column.type) else (
                 column.cast(pa.int32()).cast(pa.int64()))
-        valid = pc.is_valid(column)
-        if pa.types.is_floating(column.type):
-            valid = pc.and_(valid, pc.invert(pc.is_nan(column)))
-        mask = valid.to_numpy(zero_copy_only=False)
+        nulls = pc.is_null(column, nan_is_null=True)
+        mask = np.asarray(pc.invert(nulls).to_numpy(zero_copy_only=False), dtype=bool)
         x = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)[mask]
         if x.size and name not in self._shift:
             self._shift[name] = float(x[0])

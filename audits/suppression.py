@@ -86,8 +86,8 @@ def _group_entries(obj: Any, feature: str | None = None) -> Iterable[tuple[str, 
                             yield str(name), str(level), {"n": num}
                 yield from _group_entries(entry, feat)
         elif isinstance(value, dict | list):
-            sub = key if feat is None and isinstance(value, dict) and _looks_feature(value) else feat
-            yield from _group_entries(value, sub)
+            nested = feat is None and isinstance(value, dict) and _looks_feature(value)
+            yield from _group_entries(value, key if nested else feat)
 
 
 def _looks_feature(value: dict) -> bool:

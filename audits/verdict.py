@@ -5,7 +5,8 @@ A threshold in the spec names a metric and bounds it, e.g.
 Uniform Guidelines on Employee Selection Procedures, 29 CFR 1607.4(D)) or
 ``equalized_odds_difference: {max: 0.1}``. A disparity threshold applies to
 the fairlearn form of the metric: between groups, worst case over rates.
-A value outside ``min``/``max`` fails; inside them but outside
+Disparities are judged over groups of at least ``min_group_size`` rows
+(:func:`judged_counts`). A value outside ``min``/``max`` fails; inside them but outside
 ``warn_min``/``warn_max`` warns; otherwise it passes. An overall metric
 (e.g. ``accuracy: {min: 0.6}``) is judged the same way. Each warning or
 failure becomes a finding that says which group fares worse on what, and by
@@ -18,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
+from audits.counts import Counts, GroupCounts
 from pipelines.spec import Bound, Thresholds
 
-__all__ = ["Verdict", "judge_value", "judge", "RATE_WORDS", "SEVERITY_ORDER"]
+__all__ = ["Verdict", "judge_value", "judge", "judged_counts", "RATE_WORDS", "SEVERITY_ORDER"]
 
 Verdict = Literal["pass", "warn", "fail"]
 SEVERITY_ORDER: dict[str, int] = {"pass": 0, "info": 0, "warn": 1, "fail": 2}
@@ -198,3 +202,26 @@ def _small_groups(groups: Sequence[Mapping[str, Any]], min_size: int) -> list[di
                                    f"fewer than the minimum group size {min_size}; its rates "
                                    "are uncertain."})
     return out
+
+
+def judged_counts(counts: Counts, min_group_size: int) -> Counts | None:
+    """Return the counts restricted to groups with at least ``min_group_size`` rows.
+
+    Disparities that decide verdicts compare these groups only, so that a
+    group of a handful of rows (or an empty intersection) cannot decide a
+    verdict; the small groups stay in the result's ``groups`` with
+    ``small: true``. Intersections are flattened to one axis. Features left
+    with fewer than two groups are dropped; None when none is left.
+    """
+    kept: list[GroupCounts] = []
+    for item in counts.features:
+        flat = item.flat()
+        n = flat[..., 0].reshape(flat.shape[0], -1).sum(axis=1)
+        keep = np.flatnonzero(n >= max(min_group_size, 1))
+        if keep.size < 2:
+            continue
+        groups = item.groups
+        kept.append(GroupCounts((item.feature,), (tuple(groups[i] for i in keep),), flat[keep]))
+    if not kept:
+        return None
+    return Counts(counts.task, counts.cell_levels, counts.stats, tuple(kept))

@@ -116,12 +116,14 @@ def build_dataset(
         rows = ingest_and_split(spec, resolved, staging)
         paths = staging.close_writers()
         docs = staging.path / "data_docs" if data_docs else None
-        report = quality_gate(spec, paths, docs)
+        report: Any = quality_gate(spec, paths, docs)
         if not report.success:
-            return {"name": spec.name, "version": None, "rows": rows, **_quarantine(staging, report)}
+            failed = _quarantine(staging, report)
+            return {"name": spec.name, "version": None, "rows": rows, **failed}
         staging.add_json("quality.json", report.to_dict())
+        staging.add_json("spec.json", spec.model_dump(mode="json", by_alias=True))
         staging.add_json("audit.json", audit_staged(spec, paths, spec_dir(spec_path)))
-        result = publish_version(spec, staging, resolved, lock_timeout)
+        result: Any = publish_version(spec, staging, resolved, lock_timeout)
     return {
         "name": result.name,
         "version": result.version,

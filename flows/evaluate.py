@@ -99,14 +99,21 @@ def dataset_summaries(home: Path, name: str, version: str) -> tuple[Any, Any]:
 
 
 def _audit(spec: DatasetSpec, frame: Any, n_boot: int, seed: int) -> tuple[dict, dict, dict]:
-    from audits.engine import audit_predictions
-    from audits.verdict import judge
+    """Audit the predictions; verdicts judge disparities over groups of adequate size."""
+    from audits.counts import count_confusion
+    from audits.engine import audit_counts
+    from audits.verdict import judge, judged_counts
     from pipelines.evaluate import grouped_auc, roc_auc
 
-    audit = audit_predictions(frame, label="label", prediction="prediction",
-                              sensitive=spec.sensitive_columns, intersections=spec.intersections,
-                              n_boot=n_boot, seed=seed,
-                              min_group_size=spec.min_group_size).to_dict()
+    counts = count_confusion(frame, label="label", prediction="prediction",
+                             sensitive=spec.sensitive_columns, intersections=spec.intersections)
+    size = spec.min_group_size
+    audit = audit_counts(counts, n_boot=n_boot, seed=seed, min_group_size=size).to_dict()
+    large = judged_counts(counts, size)
+    disparities = [] if large is None else audit_counts(
+        large, n_boot=n_boot, seed=seed, min_group_size=size).disparities
+    audit["disparities_all_groups"] = audit["disparities"]
+    audit["disparities"] = disparities
     value, ci = roc_auc(frame.column("label").to_numpy(), frame.column("score").to_numpy())
     features = spec.sensitive_columns + ["&".join(i) for i in spec.intersections]
     auc = {"overall": {"value": value, "ci": ci}, "groups": grouped_auc(frame, features)}

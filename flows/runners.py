@@ -8,7 +8,7 @@ the duration of the flow run and tears it down afterwards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.errors import ArgumentError
 
@@ -29,7 +29,7 @@ def make_task_runner(
     address: str | None = None,
     *,
     max_workers: int | None = None,
-) -> TaskRunner:
+) -> TaskRunner[Any]:
     """Return the Prefect task runner for ``--runner`` and ``--dask-address``.
 
     Parameters

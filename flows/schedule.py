@@ -15,7 +15,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pipelines.errors import ArgumentError, SpecError
 from pipelines.spec import DatasetSpec, Schedule, load_spec
@@ -211,7 +211,7 @@ def to_deployment(item: ScheduledSpec, home: Path) -> RunnerDeployment:
 
     from flows.build import build_dataset
 
-    return build_dataset.to_deployment(
+    deployment = build_dataset.to_deployment(
         name=item.spec.name,
         schedule=schedule_of(item.spec.schedule, interval=item.interval),
         entrypoint_type=EntrypointType.MODULE_PATH,
@@ -219,6 +219,7 @@ def to_deployment(item: ScheduledSpec, home: Path) -> RunnerDeployment:
         description=f"Rebuild {item.spec.title} ({item.describe}) from {item.path.name}",
         tags=["fairledger", "scheduled-build"],
     )
+    return cast("RunnerDeployment", deployment)  # sync call: never a coroutine here
 
 
 def deployments(items: Sequence[ScheduledSpec], home: Path) -> list[RunnerDeployment]:

@@ -27,13 +27,15 @@ import pyarrow.compute as pc
 from pipelines.errors import DataError, ModelError
 from pipelines.spec import BaselineModel
 
-__all__ = ["MAX_CATEGORIES", "BATCH_ROWS", "Preprocessing", "select_features",
+__all__ = ["MAX_CATEGORIES", "BATCH_ROWS", "L2", "Preprocessing", "select_features",
            "fit_preprocessing", "binary_label", "train_baseline", "build_module"]
 
 #: Most frequent values kept per categorical column; rarer ones share the all-zero code.
 MAX_CATEGORIES = 50
-#: Rows per optimiser step.
-BATCH_ROWS = 256
+#: Rows per optimiser step (MLP).
+BATCH_ROWS = 512
+#: L2 penalty on the weights.
+L2 = 1e-4
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,43 @@ def build_module(prep: Preprocessing, algorithm: str, hidden: int) -> Any:
                        algorithm, hidden)
 
 
+def _fit_logistic(net: Any, z: Any, target: Any, ms: BaselineModel) -> None:
+    """Maximum likelihood with a small L2 penalty: full-batch L-BFGS (deterministic)."""
+    import torch
+
+    opt = torch.optim.LBFGS(net.parameters(), lr=1.0, max_iter=ms.epochs * 10,
+                            history_size=20, line_search_fn="strong_wolfe")
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    weight = net[0].weight
+
+    def closure() -> Any:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(z).squeeze(1), target) + L2 * (weight * weight).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+
+
+def _fit_mlp(net: Any, z: Any, target: Any, ms: BaselineModel) -> None:
+    """Adam on seeded shuffled mini-batches, learning rate decayed linearly to 0."""
+    import torch
+
+    gen = torch.Generator().manual_seed(ms.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=L2)
+    steps = ms.epochs * -(-z.shape[0] // BATCH_ROWS)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: max(0.0, 1.0 - i / steps))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    for _ in range(ms.epochs):
+        order = torch.randperm(z.shape[0], generator=gen)
+        for start in range(0, z.shape[0], BATCH_ROWS):
+            rows = order[start:start + BATCH_ROWS]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(z[rows]).squeeze(1), target[rows]).backward()
+            opt.step()
+            sched.step()
+
+
 def _fit(module: Any, num: np.ndarray, cat: np.ndarray, y: np.ndarray,
          ms: BaselineModel) -> None:
     import torch
@@ -159,19 +198,11 @@ def _fit(module: Any, num: np.ndarray, cat: np.ndarray, y: np.ndarray,
     with torch.no_grad():
         z = module.features(torch.from_numpy(num), torch.from_numpy(cat))
     target = torch.from_numpy(y.astype(np.float32))
-    gen = torch.Generator().manual_seed(ms.seed)
-    lr = 0.02 if ms.algorithm == "logistic" else 0.005
-    opt = torch.optim.Adam(module.net.parameters(), lr=lr, weight_decay=1e-5)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
     module.train()
-    for _ in range(ms.epochs):
-        order = torch.randperm(z.shape[0], generator=gen)
-        for start in range(0, z.shape[0], BATCH_ROWS):
-            rows = order[start:start + BATCH_ROWS]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(module.net(z[rows]).squeeze(1), target[rows])
-            loss.backward()
-            opt.step()
+    if ms.algorithm == "logistic":
+        _fit_logistic(module.net, z, target, ms)
+    else:
+        _fit_mlp(module.net, z, target, ms)
     module.eval()
 
 

@@ -94,6 +94,11 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def _view(arr: np.ndarray) -> memoryview:
+    """Return the bytes of an array as a memoryview (no copy when contiguous)."""
+    return np.ascontiguousarray(arr).data
+
+
 def _null_mask(arr: pa.Array) -> np.ndarray:
     return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -105,7 +110,7 @@ def _fixed_width_bytes(arr: pa.Array) -> memoryview | bytes:
     raw = np.frombuffer(buf, dtype=np.uint8)[arr.offset * width:(arr.offset + len(arr)) * width]
     is_float = pa.types.is_floating(arr.type)
     if arr.null_count == 0 and not is_float:
-        return memoryview(raw)
+        return _view(raw)
     rows = raw.reshape(len(arr), width)
     if arr.null_count:
         rows = rows.copy()
@@ -118,8 +123,8 @@ def _fixed_width_bytes(arr: pa.Array) -> memoryview | bytes:
         if nan.any():
             ints = rows.reshape(-1).view(uint).copy()
             ints[nan] = canon
-            return memoryview(ints.view(np.uint8))
-    return memoryview(np.ascontiguousarray(rows).reshape(-1))
+            return _view(ints.view(np.uint8))
+    return _view(np.ascontiguousarray(rows).reshape(-1))
 
 
 def _binary_streams(arr: pa.Array) -> tuple[bytes | memoryview, bytes | memoryview]:
@@ -135,9 +140,9 @@ def _binary_streams(arr: pa.Array) -> tuple[bytes | memoryview, bytes | memoryvi
     offsets = np.frombuffer(bufs[1], dtype="<i8")[arr.offset:arr.offset + len(arr) + 1]
     lengths = np.diff(offsets)
     if len(arr) == 0 or bufs[2] is None:
-        return memoryview(lengths.view(np.uint8)), b""
+        return _view(lengths.view(np.uint8)), b""
     data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    return memoryview(lengths.view(np.uint8)), memoryview(data)
+    return _view(lengths.view(np.uint8)), _view(data)
 
 
 class _ColumnHasher:
@@ -160,13 +165,13 @@ class _ColumnHasher:
             arr = arr.dictionary_decode()
         if arr.null_count:
             rows = np.flatnonzero(_null_mask(arr)).astype("<i8") + start_row
-            self._feed("nulls", memoryview(rows.view(np.uint8)))
+            self._feed("nulls", _view(rows.view(np.uint8)))
         t = arr.type
         if pa.types.is_null(t):
             return
         if pa.types.is_boolean(t):
             bits = np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), np.uint8)
-            self._feed("bits", memoryview(bits))
+            self._feed("bits", _view(bits))
         elif (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
               or pa.types.is_large_binary(t) or pa.types.is_string_view(t)
               or pa.types.is_binary_view(t)):

@@ -76,13 +76,19 @@ def apply_threshold(scores: np.ndarray, threshold: float, direction: str) -> np.
 
 
 @contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run a block with ``torch.set_num_threads(threads)`` and inference mode."""
-    import torch
+def torch_threads(threads: int | None, *, needed: bool = True) -> Iterator[None]:
+    """Run a block with ``torch.set_num_threads(threads)`` and inference mode.
 
+    With ``needed=False`` (a model without torch) torch is not even imported.
+    """
     if threads is not None and threads < 1:
         raise ArgumentError(f"threads must be >= 1, got {threads}", where="--threads",
                             fix="pass a positive thread count")
+    if not needed:
+        yield
+        return
+    import torch
+
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -179,7 +185,7 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
     offsets: dict[str, int] = {}
     writer = pq.ParquetWriter(out, schema, compression="zstd")
     try:
-        with torch_threads(threads), contextlib.closing(
+        with torch_threads(threads, needed=hasattr(scorer, "module")), contextlib.closing(
                 _read_ahead(files, columns, batch_rows)) as reader:
             for split, batch in reader:
                 scores = scorer.scores(batch)
@@ -208,6 +214,13 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
     return Inference(out, frame, frame.num_rows, [s for s, _ in files])
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Return 1-based ranks with ties given their average rank."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[inverse]
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, list[float] | None]:
     """Return ROC AUC and a 95 % interval (None when one class is absent).
 
@@ -215,13 +228,11 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, list[
     interval uses the Hanley & McNeil (1982) standard error, "The meaning
     and use of the area under a ROC curve", Radiology 143(1), 29-36.
     """
-    from scipy.stats import rankdata
-
     y = np.asarray(labels, dtype=bool)
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         return None, None
-    ranks = rankdata(np.asarray(scores, dtype=np.float64))
+    ranks = _average_ranks(np.asarray(scores, dtype=np.float64))
     auc = float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n0 - 1) * (q2 - auc * auc)) / (n1 * n0)

@@ -112,7 +112,7 @@ def preflight(spec: DatasetSpec, ms: Any, *, home: Path, version: str, spec_dir:
                         id_column=spec.id_column, sensitive=spec.sensitive_columns)
         return
     scorer = load_scorer(ms, spec_dir, id_column=spec.id_column)
-    with torch_threads(None):
+    with torch_threads(None, needed=hasattr(scorer, "module")):
         if ms.kind == "predictions":
             for path in paths:
                 for batch in pq.ParquetFile(path).iter_batches(columns=scorer.columns):

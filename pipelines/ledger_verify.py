@@ -141,7 +141,8 @@ def _check_refs(home: Path, folder: Path, versions: set[str], rep: VerifyReport)
     if err == "missing":
         return  # a first build killed before its refs write; the next build adopts it
     if err or not isinstance(refs, dict):
-        rep.problems.append(problem(home, path, "unreadable", f"refs.json {err or 'not an object'}"))
+        detail = f"refs.json {err or 'is not a JSON object'}"
+        rep.problems.append(problem(home, path, "unreadable", detail))
         return
     named = {"latest": [refs.get("latest")] if refs.get("latest") else []}
     named["history"] = list(refs.get("history", []))

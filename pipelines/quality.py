@@ -10,6 +10,7 @@ Great Expectations is imported inside the functions that need it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -213,14 +214,24 @@ def _context() -> Any:
     return context
 
 
+def _key(planned: PlannedExpectation) -> str:
+    return json.dumps([planned.expectation, _jsonable(planned.args)], sort_keys=True)
+
+
 def _suite(context: Any, name: str, plan: list[PlannedExpectation]) -> Any:
+    """Add each distinct expectation once (GX merges equal ones); meta carries its key."""
     import great_expectations as gx
     from great_expectations.expectations.registry import get_expectation_impl
 
     suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for i, planned in enumerate(plan):
+    seen: set[str] = set()
+    for planned in plan:
+        key = _key(planned)
+        if key in seen:
+            continue
+        seen.add(key)
         impl = get_expectation_impl(planned.expectation)
-        suite.add_expectation(impl(**planned.args, meta={"fairledger_index": i}))
+        suite.add_expectation(impl(**planned.args, meta={"fairledger_key": key}))
     return suite
 
 
@@ -277,8 +288,8 @@ def validate_table(
         gx.ValidationDefinition(name=f"{spec.name}-gate", data=batch, suite=suite)
     )
     run = definition.run(batch_parameters={"dataframe": frame}, result_format=_RESULT_FORMAT)
-    by_index = {r.expectation_config.meta["fairledger_index"]: r for r in run.results}
-    results = [_record(i, p, by_index[i], columns) for i, p in enumerate(plan)]
+    by_key = {r.expectation_config.meta["fairledger_key"]: r for r in run.results}
+    results = [_record(i, p, by_key[_key(p)], columns) for i, p in enumerate(plan)]
     docs = None
     if data_docs_dir is not None:
         from pipelines.quality_docs import write_data_docs
@@ -369,7 +380,8 @@ def gate_failure(report: QualityReport, quarantine_path: Path | str) -> GateFail
         and the quarantine folder (exit code 1).
     """
     return GateFailed(
-        f"{failure_summary(report)}; nothing was published, the attempt is kept in {quarantine_path}",
+        f"{failure_summary(report)}; nothing was published, "
+        f"the attempt is kept in {quarantine_path}",
         where=report.dataset,
         fix=f"fix the data or the spec's expectations and rebuild; "
         f"details in {Path(quarantine_path) / 'quality.json'}",

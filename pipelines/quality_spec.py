@@ -109,7 +109,9 @@ def _check_names(index: int, exp: ExpectationSpec, path: str) -> None:
     valid = [*required, *optional]
     for arg in exp.args:
         if arg not in valid:
-            close = difflib.get_close_matches(arg, valid, n=1, cutoff=0.5)
+            close = [v for v in valid if v.startswith(arg)] or difflib.get_close_matches(
+                arg, valid, n=1, cutoff=0.5
+            )
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise _error(
                 index, name, f"unknown argument '{arg}'",

@@ -154,6 +154,7 @@ def build_result(*, dataset: dict[str, Any], model: dict[str, Any], prov: dict[s
         "format": RESULT_FORMAT, "dataset": dataset, "model": model, "provenance": prov,
         "metrics": metrics, "metric_verdicts": judged.get("metric_verdicts", {}),
         "groups": groups, "disparities": judged["disparities"],
+        "disparities_all_groups": audit.get("disparities_all_groups"),
         "bootstrap": audit.get("bootstrap"), "min_group_size": audit.get("min_group_size"),
         "representativeness": representativeness, "quality": quality,
         "verdict": judged["verdict"], "findings": judged["findings"],

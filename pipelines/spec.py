@@ -485,7 +485,7 @@ def load_spec(path: str | Path) -> DatasetSpec:
             fix="check the path (specs live in datasets_spec/*.yaml)",
         ) from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
-        reason = "is not a readable UTF-8 text file" if not isinstance(exc, IsADirectoryError) else "is a folder"
+        reason = "is a folder" if isinstance(exc, IsADirectoryError) else "is not readable UTF-8"
         raise SpecError(
             f"spec {reason}", where=str(path), fix="pass a YAML spec file"
         ) from None

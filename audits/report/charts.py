@@ -84,7 +84,8 @@ def bar_chart(rows: Sequence[dict[str, Any]], *, title: str, desc: str,
     """
     figures = [0.0]
     for row in rows:
-        figures += [v for v in (_num(row.get("value")), _num(row.get("reference"))) if v is not None]
+        pair = (_num(row.get("value")), _num(row.get("reference")))
+        figures += [v for v in pair if v is not None]
         ci = row.get("ci")
         if isinstance(ci, list | tuple) and len(ci) == 2 and _num(ci[1]) is not None:
             figures.append(float(ci[1]))

@@ -43,7 +43,8 @@ def _rate_cell(entry: Any) -> str:
 
 def group_table(groups: Sequence[dict[str, Any]]) -> str:
     """Markdown table of group metrics (counts, rates with intervals)."""
-    rows = [[g.get("group", ""), fmt_count(g.get("n"))] + [_rate_cell(g.get(r)) for r in TABLE_RATES]
+    rows = [[g.get("group", ""), fmt_count(g.get("n"))]
+            + [_rate_cell(g.get(r)) for r in TABLE_RATES]
             + ["yes" if g.get("suppressed") else ""] for g in groups]
     return md_table(["group", "rows", *TABLE_RATES, "suppressed"], rows)
 
@@ -94,7 +95,8 @@ def _model_part(model: dict[str, Any]) -> list[str]:
                  ", ".join(f"{k} {v}" for k, v in (d.get("threshold") or {}).items()),
                  d.get("verdict")] for d in judged]
         out += ["### Disparities", "",
-                md_table(["feature", "metric", "method", "value", "threshold", "verdict"], rows), ""]
+                md_table(["feature", "metric", "method", "value", "threshold", "verdict"],
+                         rows), ""]
     return out
 
 

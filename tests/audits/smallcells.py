@@ -26,7 +26,7 @@ def small_cells(docs: list[dict[str, Any]], k: int) -> dict[str, set[str]]:
                         forms.add(str(obj[key]))
                 for key, value in obj.items():
                     v = rate(value)[0]
-                    if isinstance(v, float) and key not in ("reference_share",):
+                    if isinstance(v, float) and not key.startswith("reference"):
                         forms |= {f"{v:.1%}", f"{v:.3f}", repr(v)}
             for value in obj.values():
                 visit(value)
@@ -66,13 +66,15 @@ def text_units(name: str, data: bytes) -> list[str]:
         parser = _Units()
         parser.feed(text)
         return parser.units
-    return text.splitlines()
+    return [part for line in text.splitlines() for part in line.split("; ")]
 
 
 def leaks(units: list[str], cells: dict[str, set[str]]) -> list[str]:
     """Return the units that name a small group next to one of its true figures."""
     bad = []
     for unit in units:
+        # reference population shares are published for every group (not dataset figures)
+        unit = re.sub(r"reference \S+", "reference", unit)
         for group, forms in cells.items():
             names = {group, group.replace("&", " & "), group.replace("\\", "")}
             if not any(n in unit.replace("\\", "") for n in names):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import XSS
+from report_inputs import XSS
 from smallcells import leaks, small_cells, text_units
 
 from audits.report import render_html, render_markdown

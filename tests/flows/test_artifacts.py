@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
 import pyarrow as pa
 import pytest
@@ -47,9 +48,9 @@ def _read_artifacts(flow_run_id: str) -> dict[str, Any]:
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)]))
         )
-    return {a.key: a for a in found}
+    return {str(a.key): a for a in found}
 
 
 def test_artifacts_are_recorded_with_the_flow_run() -> None:

@@ -36,7 +36,11 @@ def _tree(home: Path) -> dict[str, float]:
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", sorted(EXPECTED_ROWS))
 def test_real_spec_builds_with_documented_rows(
-    name: str, tmp_path: Path, spec_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+    name: str,
+    tmp_path: Path,
+    spec_path: Path,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     [out] = _build_json(capsys, str(spec_path / f"{name}.yaml"), "--home", str(tmp_path))
     assert out["name"] == name and out["status"] == "published"

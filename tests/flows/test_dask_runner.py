@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +16,7 @@ from flows.audit import parquet_partitions, run_audit_partitions
 from flows.runners import make_task_runner
 from pipelines.errors import ArgumentError, DataError
 
-OPTIONS = {
+OPTIONS: dict[str, Any] = {
     "label": "label",
     "prediction": "pred",
     "sensitive": ["race", "sex"],
