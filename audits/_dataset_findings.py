@@ -131,9 +131,9 @@ def _label_bias(audit: Mapping[str, Any], bounds: Mapping[str, Bound]) -> list[d
             metric = f"label_demographic_parity_{kind}"
             value = parity[kind]["value"]
             b = bounds[metric]
+            how = "times" if kind == "ratio" else "lower (as a proportion) than"
             msg = (f"Before any model, the positive label rate of {low} ({name}) is "
-                   f"{value:.2f} {'times' if kind == 'ratio' else 'points (as a share) below'} "
-                   f"that of {high}.")
+                   f"{value:.2f} {how} that of {high}.")
             out.append(finding(grade(value, b), metric, msg, feature=name, group=low,
                                metric=metric, value=value, threshold=b))
     return out

@@ -145,6 +145,8 @@ class BinaryColumn:
         if column.null_count:
             self.nulls += column.null_count
             valid = column.is_valid().to_numpy(zero_copy_only=False)
+        if pa.types.is_null(column.type):
+            return np.zeros(len(column), dtype=np.int64), np.zeros(len(column), dtype=bool)
         if pa.types.is_boolean(column.type) and self.pos_label is None:
             out = pc.fill_null(column, False)
         else:

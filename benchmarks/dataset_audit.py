@@ -4,7 +4,8 @@ Generates a Parquet file in row groups (three sensitive features: race with
 6 values, sex with 2, age band with 3; a binary label; a numeric and a
 categorical feature), then audits it with :func:`audits.dataset_audit.audit_dataset`
 in a fresh subprocess and prints wall time and peak RSS. Side by side, on the
-largest size that fits in memory (default 2e6 rows; pandas + fairlearn take ~45 s there), the same group shares,
+size given by --compare-rows (default 2e6; pandas + fairlearn take about a
+minute there), the same group shares,
 base rates and label parity computed with pandas + fairlearn
 (``MetricFrame`` of ``selection_rate`` over the labels), in its own subprocess.
 The file is deleted afterwards.

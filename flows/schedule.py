@@ -180,8 +180,8 @@ def find_scheduled_specs(
     root = Path(folder)
     if not root.is_dir():
         raise ArgumentError("spec folder not found", where=str(root),
-                            fix="run from the project folder or name the specs: fairledger serve "
-                                "SPEC...")
+                            fix="run from the project folder or name the specs: "
+                                "fairledger serve SPEC [SPEC ...]")
     files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")])
     with_schedule = [f for f in files if load_spec(f).schedule is not None]
     if not with_schedule:

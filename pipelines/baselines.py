@@ -77,8 +77,9 @@ def select_features(ms: BaselineModel, schema: pa.Schema, *, label: str,
     banned = {label} | ({id_column} if id_column else set())
     if not ms.include_sensitive:
         banned |= set(sensitive)
-    names = ms.features if ms.features is not None else [
+    names = list(ms.features) if ms.features is not None else [
         n for n in schema.names if n not in banned]
+    names += [c for c in ms.categorical if c not in names]
     numeric, categorical = [], []
     for name in names:
         if schema.get_field_index(name) < 0:
@@ -91,7 +92,9 @@ def select_features(ms: BaselineModel, schema: pa.Schema, *, label: str,
                              fix="remove it from features (sensitive features need "
                                  "include_sensitive: true)")
         kind = schema.field(name).type
-        if _is_numeric(kind):
+        if name in ms.categorical and (_is_numeric(kind) or _is_text(kind)):
+            categorical.append(name)
+        elif _is_numeric(kind):
             numeric.append(name)
         elif _is_text(kind):
             categorical.append(name)

@@ -270,6 +270,8 @@ class BaselineModel(_ModelBase):
     algorithm: Literal["logistic", "mlp"]
     features: list[str] | None = None
     include_sensitive: bool = False
+    #: Integer-coded columns to one-hot encode as categories (e.g. admission codes).
+    categorical: list[str] = Field(default_factory=list)
     epochs: int = Field(20, ge=1)
     hidden: int = Field(32, ge=1)
     seed: int = 0

@@ -94,7 +94,9 @@ def _print_tables(result: dict[str, Any], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    import sys
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
     groups = result["groups"]
     names = [r for r in _SHOWN_RATES if groups and r in groups[0]] or [
         k for k in ("mean_prediction", "mae", "rmse") if groups and k in groups[0]]

@@ -16,7 +16,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("name", help="dataset name")
     p.add_argument("--version", default=None, help="version id, prefix or tag (default: latest)")
     p.add_argument("--spec", default=None,
-                   help="the dataset's spec (default: datasets_spec/NAME.yaml)")
+                   help="the dataset's spec (default: the copy stored in the version)")
     p.add_argument("--out", required=True, help="zip file to write")
     p.set_defaults(func=run)
 

@@ -22,7 +22,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("name", help="dataset name")
     p.add_argument("--version", default=None, help="version id, prefix or tag (default: latest)")
     p.add_argument("--spec", default=None,
-                   help="the dataset's spec (default: datasets_spec/NAME.yaml)")
+                   help="the dataset's spec (default: the copy stored in the version)")
     p.add_argument("--out", required=True, help="HTML file to write")
     p.set_defaults(func=run)
 
@@ -37,14 +37,18 @@ def _read_json(path: Path) -> dict[str, Any] | None:
                                  where=str(path), fix="run 'fairledger verify'") from None
 
 
-def _spec_for(name: str, spec_path: str | None) -> Any:
-    from pipelines.spec import load_spec
+def _spec_for(name: str, spec_path: str | None, folder: Path) -> Any:
+    """Return the spec: ``--spec`` if given, else the copy stored in the version."""
+    from pipelines.spec import load_spec, parse_spec
 
     if spec_path:
         return load_spec(spec_path)
-    for folder in (Path.cwd() / "datasets_spec", _REPO_SPECS):
-        if (folder / f"{name}.yaml").is_file():
-            return load_spec(folder / f"{name}.yaml")
+    stored = _read_json(folder / "spec.json")
+    if stored is not None:
+        return parse_spec(stored, path=str(folder / "spec.json"))
+    for candidate in (Path.cwd() / "datasets_spec", _REPO_SPECS):
+        if (candidate / f"{name}.yaml").is_file():
+            return load_spec(candidate / f"{name}.yaml")
     raise SpecError(f"no spec found for dataset {name!r}", where=f"datasets_spec/{name}.yaml",
                     fix="pass --spec FILE (the spec the dataset was built from)")
 
@@ -81,11 +85,11 @@ def load_inputs(home: Path, name: str, version: str | None,
 
     vid = resolve_version(home, name, version)
     manifest = read_manifest(home, name, vid)
-    spec = _spec_for(name, spec_path)
+    folder = version_dir(home, name, vid)
+    spec = _spec_for(name, spec_path, folder)
     if manifest.get("spec_digest") and spec_digest(spec) != manifest["spec_digest"]:
         print(f"warning: the spec differs from the one {name}@{vid[:12]} was built with "
               "(its descriptions and thresholds are used as they are now)", file=sys.stderr)
-    folder = version_dir(home, name, vid)
     return {"spec": spec, "manifest": manifest, "quality": _read_json(folder / "quality.json"),
             "audit": _read_json(folder / "audit.json"), "results": _results(home, name, vid)}
 

@@ -28,6 +28,11 @@ def small_cells(docs: list[dict[str, Any]], k: int) -> dict[str, set[str]]:
                     v = rate(value)[0]
                     if isinstance(v, float) and not key.startswith("reference"):
                         forms |= {f"{v:.1%}", f"{v:.3f}", repr(v)}
+                # a reference population share is published for every group; where a
+                # dataset figure rounds to the same text, that text is not a disclosure
+                ref = obj.get("reference_share")
+                if isinstance(ref, float):
+                    forms -= {f"{ref:.1%}", f"{ref:.3f}"}
             for value in obj.values():
                 visit(value)
 

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from audit_versions import SPECS, build_version
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -24,7 +25,6 @@ from audits.representativeness import (
     kl_divergence,
     tvd,
 )
-from audit_versions import SPECS, build_version
 
 SHARED_REFS = Path(__file__).resolve().parents[3] / "shared" / "references"
 

@@ -25,7 +25,7 @@ sensitive: [{{column: g}}]
 
 def _spec(folder: Path, name: str, schedule: str | None = None) -> Path:
     path = folder / f"{name}.yaml"
-    text = SPEC.format(name=name, sha="0" * 64)
+    text = SPEC.format(name=name, sha="a" * 64)
     if schedule:
         text += f"schedule: {schedule}\n"
     path.write_text(text, encoding="utf-8")
@@ -82,7 +82,7 @@ def test_spec_without_schedule_needs_an_interval(tmp_path: Path) -> None:
          "fix: pass e.g. --interval 3600"),
         (lambda d: find_scheduled_specs(d / "missing"), ArgumentError,
          "{d}/missing: spec folder not found; fix: run from the project folder or name the "
-         "specs: fairledger serve SPEC..."),
+         "specs: fairledger serve SPEC [SPEC ...]"),
         (lambda d: find_scheduled_specs((_spec(d, "n"), d)[1]), ArgumentError,
          "{d}: no spec in {d} has a schedule; fix: add 'schedule: {{cron: ..., timezone: ...}}' "
          "to a spec or name the specs with --interval SECONDS"),
