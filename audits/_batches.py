@@ -73,11 +73,9 @@ def _from_object(source: Any, batch_size: int) -> Iterable[pa.RecordBatch]:
         return source.to_batches(max_chunksize=batch_size)
     if isinstance(source, pa.RecordBatch):
         return [source]
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(source, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
         table = pa.Table.from_pandas(source, preserve_index=False)
         return table.to_batches(max_chunksize=batch_size)
     if isinstance(source, Iterable):

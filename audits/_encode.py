@@ -121,7 +121,7 @@ class BinaryColumn:
                 where=self.name,
                 fix="pass a column with two values (0/1 or booleans), or audit it as multiclass",
             )
-        if self.pos_label is None and not self.seen <= {0, 1, -1, True, False}:
+        if self.pos_label is None and not self.seen <= {0, 1, -1}:
             raise DataError(
                 f"column '{self.name}' has values {_values_text(list(self.seen))}, "
                 "not 0/1 or booleans",

@@ -129,10 +129,11 @@ class Counts:
                 "cannot merge counts of different tasks, weights or features",
                 fix="count every partition with the same arguments",
             )
-        cells = tuple(_union(a, b) for a, b in zip(self.cell_levels, other.cell_levels))
+        pairs = zip(self.cell_levels, other.cell_levels, strict=True)
+        cells = tuple(_union(a, b) for a, b in pairs)
         merged = []
-        for mine, theirs in zip(self.features, other.features):
-            levels = tuple(_union(a, b) for a, b in zip(mine.levels, theirs.levels))
+        for mine, theirs in zip(self.features, other.features, strict=True):
+            levels = tuple(_union(a, b) for a, b in zip(mine.levels, theirs.levels, strict=True))
             target = levels + cells
             table = _align(mine.table, mine.levels + self.cell_levels, target)
             table += _align(theirs.table, theirs.levels + other.cell_levels, target)
@@ -151,7 +152,8 @@ def _align(
 ) -> np.ndarray:
     shape = tuple(len(t) for t in target) + table.shape[len(levels) :]
     out = np.zeros(shape, dtype=np.result_type(table.dtype, np.int64))
-    index = [np.array([t.index(x) for x in lv], dtype=np.int64) for lv, t in zip(levels, target)]
+    index = [np.array([t.index(x) for x in lv], dtype=np.int64)
+             for lv, t in zip(levels, target, strict=True)]
     index += [np.arange(n) for n in table.shape[len(levels) :]]
     out[np.ix_(*index)] = table
     return out
@@ -162,8 +164,8 @@ class _Accumulator:
 
     def __init__(self, dims: list[Dictionary | int], n_stats: int, dtype: type) -> None:
         self.dims = dims
-        self.table = np.zeros([0 if isinstance(d, Dictionary) else d for d in dims] + [n_stats],
-                              dtype=dtype)
+        sizes = [0 if isinstance(d, Dictionary) else d for d in dims]
+        self.table: np.ndarray = np.zeros([*sizes, n_stats], dtype=dtype)
 
     def _shape(self) -> tuple[int, ...]:
         return tuple(len(d) if isinstance(d, Dictionary) else d for d in self.dims)
@@ -174,7 +176,8 @@ class _Accumulator:
         size = int(np.prod(shape))
         parts = [np.bincount(flat, weights=w, minlength=size) for w in stats]
         batch = np.stack(parts, axis=-1).reshape((*shape, len(stats)))
-        grow = [(0, new - old) for new, old in zip(shape, self.table.shape[:-1])] + [(0, 0)]
+        old_shape = self.table.shape[:-1]
+        grow = [(0, new - old) for new, old in zip(shape, old_shape, strict=True)] + [(0, 0)]
         if any(g[1] for g in grow):
             self.table = np.pad(self.table, grow)
         self.table += batch.astype(self.table.dtype, copy=False)
@@ -183,7 +186,7 @@ class _Accumulator:
 def _finish_feature(members: tuple[str, ...], acc: _Accumulator) -> GroupCounts:
     table = acc.table
     levels = []
-    for axis, member in enumerate(members):
+    for axis, _member in enumerate(members):
         dictionary = acc.dims[axis]
         assert isinstance(dictionary, Dictionary)
         order = group_order(dictionary.labels)
@@ -233,12 +236,11 @@ class _Outcome:
             self.checks.append(BinaryColumn(prediction, pos_label))
 
     def cell_dims(self) -> list[Dictionary | int]:
-        return {
-            "binary": [2, 2],
-            "labels": [2],
-            "multiclass": [self.classes, self.classes],
-            "regression": [],
-        }[self.task]
+        if self.task == "multiclass":
+            return [self.classes, self.classes]
+        fixed: dict[str, list[Dictionary | int]] = {"binary": [2, 2], "labels": [2],
+                                                    "regression": []}
+        return fixed[self.task]
 
     def codes(self, batch: pa.RecordBatch) -> tuple[list[np.ndarray], np.ndarray | None, list]:
         """Return cell codes, a validity mask and (regression) the value columns."""
@@ -248,7 +250,7 @@ class _Outcome:
         if self.task == "regression":
             values = [_numeric(batch.column(n), n) for n in names]
             return [], None, values
-        encoded = [check.encode(batch.column(n)) for check, n in zip(self.checks, names)]
+        encoded = [c.encode(batch.column(n)) for c, n in zip(self.checks, names, strict=True)]
         masks = [valid for _, valid in encoded if valid is not None]
         valid = np.logical_and.reduce(masks) if masks else None
         return [codes for codes, _ in encoded], valid, []
@@ -342,7 +344,7 @@ def count_groups(
     weighted = weight is not None and task != "regression"
     n_stats = 6 if task == "regression" else 1 + int(weighted)
     dtype: type = np.float64 if (weighted or task == "regression") else np.int64
-    accs = [_Accumulator([dicts[m] for m in mem] + outcome.cell_dims(), n_stats, dtype)
+    accs = [_Accumulator([*(dicts[m] for m in mem), *outcome.cell_dims()], n_stats, dtype)
             for mem in members]
     columns = list(dict.fromkeys([label] + ([prediction] if prediction else []) + sensitive
                                  + ([weight] if weight else [])))
@@ -355,13 +357,13 @@ def count_groups(
             cells = [c[valid] for c in cells]
             codes = {k: v[valid] for k, v in codes.items()}
             stats = [None if s is None else s[valid] for s in stats]
-        for mem, acc in zip(members, accs):
+        for mem, acc in zip(members, accs, strict=True):
             acc.add([codes[m] for m in mem] + cells, stats)
     cell_levels = outcome.finish()
     if task == "multiclass":
         cell_levels, accs = _sort_classes(outcome.classes, accs, len(sensitive), inters)
     stat_names = _REG_STATS if task == "regression" else ("n", "w")[:n_stats]
-    features = tuple(_finish_feature(mem, acc) for mem, acc in zip(members, accs))
+    features = tuple(_finish_feature(mem, acc) for mem, acc in zip(members, accs, strict=True))
     return Counts(task, cell_levels, stat_names, features)
 
 
@@ -369,7 +371,7 @@ def _sort_classes(
     classes: Dictionary, accs: list[_Accumulator], n_single: int, inters: list[tuple[str, ...]]
 ) -> tuple[tuple[tuple[str, ...], ...], list[_Accumulator]]:
     order = group_order(classes.labels)
-    for acc, n_members in zip(accs, [1] * n_single + [len(i) for i in inters]):
+    for acc, n_members in zip(accs, [1] * n_single + [len(i) for i in inters], strict=True):
         acc.table = np.take(np.take(acc.table, order, axis=n_members), order, axis=n_members + 1)
     labels = tuple(classes.labels[i] for i in order)
     return (labels, labels), accs

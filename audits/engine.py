@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -30,7 +30,7 @@ GROUP_RATES = (
     "ppv", "npv", "fdr", "for", "accuracy", "balanced_accuracy",
 )
 BOOTSTRAP_METHOD = "multinomial over confusion cells"
-_KINDS = ("difference", "ratio")
+_KINDS: tuple[Literal["difference", "ratio"], ...] = ("difference", "ratio")
 _METHODS: tuple[fm.Method, ...] = ("between_groups", "to_overall")
 
 
@@ -152,7 +152,7 @@ def _where_info(
             gap = np.abs(value - overall[rate]) if kind == "difference" else -folded
             worst = _pick(gap, True)
             per_rate.append({"rate": rate, "worst_group": None if worst is None else groups[worst]})
-    undefined = {r: [g for g, v in zip(groups, group_rates[r]) if not np.isfinite(v)]
+    undefined = {r: [g for g, v in zip(groups, group_rates[r], strict=True) if not np.isfinite(v)]
                  for r in rates_used}
     info: dict[str, Any] = dict(per_rate[0])
     if len(per_rate) > 1:
@@ -163,8 +163,11 @@ def _where_info(
     return info
 
 
-def _disparity_specs() -> list[tuple[str, str, fm.Method, fm.Agg | None]]:
-    specs: list[tuple[str, str, fm.Method, fm.Agg | None]] = []
+_Spec = tuple[str, Literal["difference", "ratio"], fm.Method, fm.Agg | None]
+
+
+def _disparity_specs() -> list[_Spec]:
+    specs: list[_Spec] = []
     for name, rates_used in fm.DISPARITIES.items():
         aggs: tuple[fm.Agg | None, ...] = ("worst_case", "mean") if len(rates_used) > 1 else (None,)
         for kind in _KINDS:
@@ -227,13 +230,14 @@ def _feature_groups(
         boot_ba = (low, high)
     rows = _rate_section(cells, raw, boot_ba)
     out = []
+    fm_cells = ("tp", "fp", "tn", "fn")
     for i, group in enumerate(item.groups):
         n_rows = int(raw[i].sum())
         entry: dict[str, Any] = {"feature": item.feature, "group": group, "n": n_rows}
         for j, cell in enumerate(("tp", "fp", "tn", "fn")):
             entry[cell] = int(raw[i, j])
         if not np.array_equal(cells, raw):
-            entry["weighted"] = {c: float(cells[i, j]) for j, c in enumerate(("tp", "fp", "tn", "fn"))}
+            entry["weighted"] = {c: float(cells[i, j]) for j, c in enumerate(fm_cells)}
         entry.update(rows[i])
         entry["suppressed"] = False
         entry["small"] = n_rows < min_group_size
@@ -359,7 +363,9 @@ def audit_predictions(
     AuditResult
         Use :meth:`AuditResult.to_dict` for the published sections.
     """
-    sens = [s.strip() for s in sensitive.split(",")] if isinstance(sensitive, str) else list(sensitive)
+    if isinstance(sensitive, str):
+        sensitive = [s.strip() for s in sensitive.split(",")]
+    sens = list(sensitive)
     inters = [tuple(i.replace("&", ",").split(",")) if isinstance(i, str) else tuple(i)
               for i in intersections]
     if task not in ("binary", "multiclass", "regression"):

@@ -31,6 +31,7 @@ from audits.model_card import render_model_card
 from audits.report.context import build_context, rate
 from audits.report.html import render_html
 from pipelines.errors import ArgumentError
+from pipelines.faults import fault_point
 from pipelines.spec import DatasetSpec
 
 __all__ = ["build_bundle", "bundle_files", "safe_file_name", "findings_csv", "metrics_csv",
@@ -207,12 +208,15 @@ def build_bundle(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[str,
 
 
 def _write_zip(out: Path, files: dict[str, bytes]) -> None:
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{os.urandom(6).hex()}")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path, data in sorted(files.items()):
                 zf.writestr(zipfile.ZipInfo(path, date_time=_ZIP_DATE), data,
                             compress_type=zipfile.ZIP_DEFLATED)
+                fault_point("export.after_entry")
+        fault_point("export.before_replace")
         os.replace(tmp, out)
+        fault_point("export.after_replace")
     finally:
         tmp.unlink(missing_ok=True)

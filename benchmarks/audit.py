@@ -60,7 +60,8 @@ def run_fairlearn(df: pd.DataFrame, n_boot: int | None = None) -> dict:
     out = {}
     for feats in FEATURES:
         sf = df[list(feats)] if len(feats) > 1 else df[feats[0]]
-        extra = {"n_boot": n_boot, "ci_quantiles": [0.025, 0.975], "random_state": 0} if n_boot else {}
+        extra = {"n_boot": n_boot, "ci_quantiles": [0.025, 0.975], "random_state": 0}
+        extra = extra if n_boot else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = flm.MetricFrame(metrics=metrics, y_true=df["y"], y_pred=df["p"],

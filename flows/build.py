@@ -13,7 +13,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-from pipelines.spec import DatasetSpec, load_spec, spec_digest
+from pipelines.faults import fault_point
+from pipelines.spec import DatasetSpec, spec_digest
 
 __all__ = ["build_dataset", "build_spec"]
 
@@ -23,7 +24,9 @@ def resolve_sources(spec: DatasetSpec, home: Path, progress: bool = False) -> li
     """Resolve and verify every source (mirror, cache or download)."""
     from pipelines.sources import resolve_source
 
-    return [resolve_source(spec, s, home=home, progress=progress) for s in spec.sources]
+    resolved = [resolve_source(spec, s, home=home, progress=progress) for s in spec.sources]
+    fault_point("build.after_resolve")
+    return resolved
 
 
 @task(name="ingest-and-split", cache_policy=NONE)
@@ -33,17 +36,27 @@ def ingest_and_split(spec: DatasetSpec, resolved: list[Any], staging: Any) -> di
 
     rows = stream_into(spec, resolved, staging)
     staging.close_writers()
+    fault_point("build.after_ingest")
     return rows
 
 
 @task(name="quality-gate", cache_policy=NONE)
 def quality_gate(
-    spec: DatasetSpec, split_paths: dict[str, Path], data_docs_dir: Path | None
+    spec: DatasetSpec, split_paths: dict[str, Path], data_docs_dir: Path | None, spec_path: str
 ) -> Any:
     """Run the Great Expectations gate on the staged splits."""
+    from flows.commands.check import reference_partitions
     from pipelines.quality import run_gate
 
-    return run_gate(spec, split_paths, data_docs_dir=data_docs_dir)
+    report = run_gate(
+        spec,
+        split_paths,
+        data_docs_dir=data_docs_dir,
+        reference_partitions=reference_partitions(spec, Path(spec_path)),
+        path=spec_path,
+    )
+    fault_point("build.after_gate")
+    return report
 
 
 @task(name="audit-dataset", cache_policy=NONE)
@@ -51,7 +64,9 @@ def audit_staged(spec: DatasetSpec, split_paths: dict[str, Path], spec_dir: Path
     """Audit who is in the staged data (representation, base rates, coverage, proxies)."""
     from audits.dataset_audit import audit_dataset
 
-    return audit_dataset(spec, split_paths, spec_dir=spec_dir)
+    audit = audit_dataset(spec, split_paths, spec_dir=spec_dir)
+    fault_point("build.after_audit")
+    return audit
 
 
 @task(name="publish-version", cache_policy=NONE)
@@ -61,6 +76,7 @@ def publish_version(
     """Publish the staged version atomically (or find it unchanged)."""
     from pipelines.building import source_records, split_definition
 
+    fault_point("build.before_publish")
     return staging.publish(
         sources=source_records(resolved),
         spec_digest=spec_digest(spec),
@@ -106,17 +122,18 @@ def build_dataset(
         ``name``, ``version``, ``status`` (published / unchanged /
         quarantined), ``rows`` per split, ``previous`` and ``path``.
     """
+    from flows.commands._common import preflight_spec
     from pipelines.building import spec_dir
     from pipelines.store import Staging
 
-    spec = load_spec(spec_path)
+    spec = preflight_spec(spec_path)
     ledger = Path(home)
     resolved = resolve_sources(spec, ledger, progress)
     with Staging(ledger, spec.name) as staging:
         rows = ingest_and_split(spec, resolved, staging)
         paths = staging.close_writers()
         docs = staging.path / "data_docs" if data_docs else None
-        report: Any = quality_gate(spec, paths, docs)
+        report: Any = quality_gate(spec, paths, docs, spec_path)
         if not report.success:
             failed = _quarantine(staging, report)
             return {"name": spec.name, "version": None, "rows": rows, **failed}

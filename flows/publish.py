@@ -30,8 +30,11 @@ def write_outputs(home: Path, name: str, version: str, spec_path: str) -> dict[s
     from flows.commands.report import load_inputs, write_text_atomic
 
     inputs = load_inputs(home, name, version, spec_path)
+    from pipelines.ledger_io import clean_stale
+
     folder = outputs_dir(home, name, version)
     folder.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder)
     report = folder / "report.html"
     write_text_atomic(report, render_html(**inputs))
     bundle = folder / "policy-bundle.zip"

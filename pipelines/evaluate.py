@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from pipelines.baselines import binary_label
 from pipelines.errors import ArgumentError, DataError
+from pipelines.faults import fault_point
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Inference", "choose_splits", "apply_threshold",
            "run_inference", "roc_auc", "grouped_auc", "torch_threads"]
@@ -197,6 +198,7 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
                 writer.write_batch(pa.record_batch(
                     [pa.array(np.full(batch.num_rows, split, dtype=object), pa.string()),
                      ids, pa.array(scores), pa.array(pred)], schema=schema))
+                fault_point("evaluate.after_batch")
                 y = binary_label(batch.column(label), positive, f"label {label}")
                 parts.append(pa.record_batch(
                     [pa.array(y), pa.array(pred), pa.array(scores),
@@ -210,6 +212,7 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
         out.unlink(missing_ok=True)
         raise
     writer.close()
+    fault_point("evaluate.after_predictions")
     frame = pa.Table.from_batches(parts) if parts else pa.table({})
     return Inference(out, frame, frame.num_rows, [s for s, _ in files])
 

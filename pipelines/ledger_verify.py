@@ -170,6 +170,18 @@ def _check_dataset(home: Path, folder: Path, rep: VerifyReport) -> None:
     _check_refs(home, folder, versions, rep)
 
 
+#: Modules whose import registers their checkers (results, policy bundles).
+_BUILTIN_VERIFIERS = ("pipelines.results", "pipelines.bundle_verify")
+
+
+def _load_builtin_verifiers() -> None:
+    """Import the modules that register fairledger's own extra checks."""
+    import importlib
+
+    for module in _BUILTIN_VERIFIERS:
+        importlib.import_module(module)
+
+
 def check_ledger(home: Path) -> VerifyReport:
     """Check every dataset version and every registered extra check.
 
@@ -183,6 +195,7 @@ def check_ledger(home: Path) -> VerifyReport:
     VerifyReport
         Problems (empty when clean) and the number of versions and files checked.
     """
+    _load_builtin_verifiers()
     home = Path(home)
     rep = VerifyReport()
     root = datasets_root(home)

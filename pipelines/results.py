@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import FairledgerError
+from pipelines.faults import fault_point
 from pipelines.ledger_io import (
     atomic_write_bytes,
     canonical_json,
     check_name,
+    clean_stale,
     fsync_dir,
     pretty_json,
     sha256_file,
@@ -168,8 +170,10 @@ def new_staging(home: Path, name: str, version: str) -> Path:
     """Create a private staging folder under ``results/<name>/<version>/``."""
     parent = results_root(home, name, version)
     parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(parent)
     path = parent / f".staging-{os.getpid()}-{uuid.uuid4().hex[:16]}"
     path.mkdir()
+    fault_point("results.after_staging_mkdir")
     return path
 
 
@@ -185,13 +189,17 @@ def commit_staging(staging: Path, target: Path, doc: Mapping[str, Any]) -> Path:
     """
     atomic_write_bytes(staging / "result.json", pretty_json(doc))
     fsync_dir(staging)
+    fault_point("results.before_commit")
     old = None
     if target.exists():
         old = target.parent / f".old-{os.getpid()}-{uuid.uuid4().hex[:16]}"
         os.rename(target, old)
+        fault_point("results.after_move_old")
     os.rename(staging, target)
+    fault_point("results.after_rename")
     fsync_dir(target.parent)
     if old is not None:
+        fault_point("results.before_remove_old")
         shutil.rmtree(old, ignore_errors=True)
     return target / "result.json"
 

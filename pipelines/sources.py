@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from pipelines.errors import SourceError
+from pipelines.faults import fault_point
+from pipelines.ledger_io import clean_stale
 from pipelines.spec import DatasetSpec, FileSource, HuggingFaceSource
 
 __all__ = [
@@ -244,8 +246,9 @@ def _fetch_into_cache(
             where=str(folder),
             fix="pass --home (or FAIRLEDGER_HOME) naming a writable folder",
         ) from None
+    clean_stale(folder)
     tmp = folder / f".{source.sha256}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-    archive = tmp.with_name(tmp.name + ".zip")
+    archive = folder / f".{source.sha256}.zip.tmp-{os.getpid()}-{os.urandom(4).hex()}"
     try:
         if source.read.member:
             if local is None:
@@ -256,7 +259,9 @@ def _fetch_into_cache(
         if actual != source.sha256:
             raise _mismatch(source, actual, source.url, wrote="the download was discarded")
         target = folder / source.sha256
+        fault_point("sources.cache_before_replace")
         os.replace(tmp, target)
+        fault_point("sources.cache_after_replace")
         return target
     finally:
         for leftover in (tmp, archive):

@@ -91,10 +91,10 @@ def _value(entry: dict[str, Any]) -> str:
 
 
 def _print_tables(result: dict[str, Any], title: str) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     groups = result["groups"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flows.commands._common import print_json, resolve_home
+from flows.commands._common import preflight_spec, print_json, resolve_home
 from pipelines.errors import GateFailed
 
 __all__ = ["add_parser", "run"]
@@ -33,10 +33,8 @@ def _line(out: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Build every spec given; exit 1 when a quality gate fails."""
-    from pipelines.spec import load_spec
-
     for path in args.specs:  # fail fast on a bad spec, before any flow starts
-        load_spec(path)
+        preflight_spec(path)
     home = resolve_home(args.home, create=True)
     from flows.build import build_spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flows.commands._common import print_json, resolve_home
+from flows.commands._common import preflight_spec, print_json, resolve_home
 from pipelines.errors import GateFailed
 
 __all__ = ["add_parser", "run"]
@@ -70,9 +70,7 @@ def _cell(value: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the whole benchmark job for one spec; exit 1 when the gate fails."""
-    from pipelines.spec import load_spec
-
-    load_spec(args.spec)  # fail fast, before any flow or server starts
+    preflight_spec(args.spec)  # fail fast, before any flow or server starts
     from flows.runners import make_task_runner
 
     runner: Any = make_task_runner(args.runner, args.dask_address)

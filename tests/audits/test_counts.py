@@ -42,7 +42,7 @@ def _rowlevel(df: pd.DataFrame, cols: list[str], weight: str | None = None) -> d
 def _as_dict(counts, feature: str, stat: int = -1) -> dict:
     item = counts.feature(feature)
     cells = confusion_cells(item.flat(), stat=stat)
-    return {g: list(c) for g, c in zip(item.groups, cells)}
+    return {g: list(c) for g, c in zip(item.groups, cells, strict=True)}
 
 
 @settings(max_examples=60, deadline=None)
@@ -68,12 +68,12 @@ def test_partitions_merge_to_the_whole(df: pd.DataFrame, parts: int) -> None:
             "intersections": [("race", "sex")]}
     whole = count_confusion(df, **args)
     bounds = np.linspace(0, len(df), parts + 1).astype(int)
-    chunks = [df.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    chunks = [df.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     pieces = [count_confusion(chunk, **args) for chunk in chunks]
     merged = pieces[0]
     for piece in pieces[1:]:
         merged = merged + piece
-    for a, b in zip(whole.features, merged.features):
+    for a, b in zip(whole.features, merged.features, strict=True):
         assert a.levels == b.levels
         np.testing.assert_array_equal(a.table, b.table)
 

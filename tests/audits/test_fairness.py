@@ -181,11 +181,11 @@ def test_properties_bounds_and_renaming(df, weighted, rnd) -> None:
     names = sorted(df["g"].unique())
     shuffled = names[:]
     rnd.shuffle(shuffled)
-    renamed = df.assign(g=df["g"].map(dict(zip(names, [f"z{s}" for s in shuffled]))))
+    renamed = df.assign(g=df["g"].map(dict(zip(names, [f"z{s}" for s in shuffled], strict=True))))
     renamed = renamed.sample(frac=1.0, random_state=rnd.randint(0, 1000))
     other = audit_counts(count_confusion(renamed, label="y", prediction="p", sensitive=["g"],
                                          weight="w" if weighted else None), n_boot=0)
-    for a, b in zip(result.disparities, other.disparities):
+    for a, b in zip(result.disparities, other.disparities, strict=True):
         assert a["metric"] == b["metric"]
         if a["value"] is None:
             assert b["value"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,8 +50,9 @@ def test_deployment_of_a_spec(tmp_path: Path) -> None:
     assert deployment.name == "weekly"
     assert deployment.parameters == {"spec_path": str(path.resolve()),
                                      "home": str((tmp_path / "ledger").resolve())}
-    [schedule] = deployment.schedules
-    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 3 * * 1",
+    [schedule] = deployment.schedules or []
+    made: Any = schedule.schedule
+    assert (made.cron, made.timezone) == ("0 3 * * 1",
                                                                     "America/New_York")
     assert deployment.entrypoint == "flows.build.build_dataset"
 
@@ -95,6 +97,7 @@ def test_spec_without_schedule_needs_an_interval(tmp_path: Path) -> None:
 def test_bad_serve_input(tmp_path: Path, build, error: type, line: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error) as info:
         build(tmp_path)
+    assert isinstance(info.value, ArgumentError | SpecError)
     assert info.value.line() == line.format(d=tmp_path)
 
 

@@ -115,3 +115,38 @@ def popen(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     """Start ``python -m flows.cli ARGS`` in the background."""
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Zygote:
+    """Client of ``zygote.py``: run jobs in forked, pre-imported children."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        script = Path(__file__).with_name("zygote.py")
+        self.proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=REPO,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        ready = self.proc.stdout.readline()
+        if not ready.strip():
+            raise RuntimeError("zygote did not start")
+
+    def run(self, mode: str, home: Path, spec: Path, *, fault: str | None = None,
+            delay: float | None = None, reuse: bool = True) -> dict[str, Any]:
+        """Run one job; return ``{"rc", "killed", "elapsed", "stderr"}``."""
+        import json
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        job = {"mode": mode, "home": str(home), "spec": str(spec), "fault": fault,
+               "delay": delay, "reuse": reuse}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        return dict(json.loads(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        """Stop the zygote (EOF on its stdin), by its own id."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
