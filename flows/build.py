@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from pipelines.faults import fault_point
@@ -71,7 +71,7 @@ def audit_staged(spec: DatasetSpec, split_paths: dict[str, Path], spec_dir: Path
 
 @task(name="publish-version", cache_policy=NONE)
 def publish_version(
-    spec: DatasetSpec, staging: Any, resolved: list[Any], lock_timeout: float
+    spec: DatasetSpec, staging: Any, resolved: list[Any], lock_timeout: float, key: str
 ) -> Any:
     """Publish the staged version atomically (or find it unchanged)."""
     from pipelines.building import source_records, split_definition
@@ -82,6 +82,7 @@ def publish_version(
         spec_digest=spec_digest(spec),
         split_definition=split_definition(spec),
         lock_timeout=lock_timeout,
+        extra={"build_key": key},
     )
 
 
@@ -123,12 +124,18 @@ def build_dataset(
         quarantined), ``rows`` per split, ``previous`` and ``path``.
     """
     from flows.commands._common import preflight_spec
-    from pipelines.building import spec_dir
+    from pipelines.building import build_key, spec_dir, unchanged_build
     from pipelines.store import Staging
 
     spec = preflight_spec(spec_path)
     ledger = Path(home)
     resolved = resolve_sources(spec, ledger, progress)
+    key = build_key(spec, resolved)
+    reused = None if data_docs else unchanged_build(ledger, spec, key)
+    if reused is not None:
+        get_run_logger().info("%s: sources, spec and code unchanged; reusing %s",
+                              spec.name, reused["version"])
+        return reused
     with Staging(ledger, spec.name) as staging:
         rows = ingest_and_split(spec, resolved, staging)
         paths = staging.close_writers()
@@ -140,7 +147,7 @@ def build_dataset(
         staging.add_json("quality.json", report.to_dict())
         staging.add_json("spec.json", spec.model_dump(mode="json", by_alias=True))
         staging.add_json("audit.json", audit_staged(spec, paths, spec_dir(spec_path)))
-        result: Any = publish_version(spec, staging, resolved, lock_timeout)
+        result: Any = publish_version(spec, staging, resolved, lock_timeout, key)
     return {
         "name": result.name,
         "version": result.version,
@@ -148,6 +155,7 @@ def build_dataset(
         "rows": result.rows,
         "previous": result.previous,
         "path": str(result.path),
+        "reused": False,
     }
 
 

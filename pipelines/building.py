@@ -16,7 +16,15 @@ import pyarrow as pa
 
 from pipelines.spec import DatasetSpec
 
-__all__ = ["split_definition", "stream_into", "source_records", "spec_dir"]
+__all__ = [
+    "split_definition",
+    "stream_into",
+    "source_records",
+    "spec_dir",
+    "code_digest",
+    "build_key",
+    "unchanged_build",
+]
 
 
 def split_definition(spec: DatasetSpec) -> dict[str, Any]:
@@ -125,3 +133,70 @@ def source_records(resolved: Sequence[Any]) -> list[dict[str, Any]]:
 def spec_dir(spec_path: str | Path) -> Path:
     """Return the folder relative paths of a spec are resolved against."""
     return Path(spec_path).resolve().parent
+
+
+def code_digest(packages: Sequence[str] = ("pipelines", "audits")) -> str:
+    """Return the sha256 of the source of the packages that shape a version's files."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_key(spec: DatasetSpec, resolved: Sequence[Any]) -> str:
+    """Return what determines a build: source bytes, spec and code.
+
+    Two builds with the same key produce the same version (and the same
+    quality and audit files), so a rebuild whose key equals the latest
+    version's can stop before ingesting anything.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset spec.
+    resolved : sequence of ResolvedSource
+        The verified sources.
+
+    Returns
+    -------
+    str
+        Hex sha256.
+    """
+    import hashlib
+
+    from pipelines.spec import spec_digest
+    from pipelines.store import canonical_json
+
+    parts = {
+        "sources": [res.sha256 for res in resolved],
+        "spec": spec_digest(spec),
+        "code": code_digest(),
+    }
+    return hashlib.sha256(canonical_json(parts)).hexdigest()
+
+
+def unchanged_build(home: Path, spec: DatasetSpec, key: str) -> dict[str, Any] | None:
+    """Return the latest version's summary when it was built with ``key``, else None."""
+    from pipelines.errors import FairledgerError
+    from pipelines.store import read_manifest
+
+    try:
+        manifest = read_manifest(home, spec.name, None)
+    except FairledgerError:
+        return None
+    if manifest.get("build_key") != key:
+        return None
+    return {
+        "name": spec.name,
+        "version": manifest["version"],
+        "status": "unchanged",
+        "rows": {k: int(v["rows"]) for k, v in manifest["splits"].items()},
+        "previous": manifest["lineage"]["previous"],
+        "path": str(Path(home) / "datasets" / spec.name / manifest["version"]),
+        "reused": True,
+    }

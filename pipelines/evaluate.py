@@ -100,10 +100,10 @@ def torch_threads(threads: int | None, *, needed: bool = True) -> Iterator[None]
         torch.set_num_threads(before)
 
 
-def _read_ahead(files: list[tuple[str, Path]], columns: list[str],
-                batch_rows: int) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """Yield (split, batch) while a thread reads the next batch."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+def _read_ahead(files: list[tuple[str, Path]], columns: list[str], batch_rows: int,
+                prepare: Any = None) -> Iterator[tuple[str, pa.RecordBatch, Any]]:
+    """Yield (split, batch, prepared) while a thread reads and prepares the next batches."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=3)
     stop = threading.Event()
 
     def produce() -> None:
@@ -113,7 +113,7 @@ def _read_ahead(files: list[tuple[str, Path]], columns: list[str],
                 for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                     if stop.is_set():
                         return
-                    q.put((split, batch))
+                    q.put((split, batch, prepare(batch) if prepare else None))
             q.put(None)
         except BaseException as exc:  # noqa: BLE001  # handed to the consumer
             q.put(exc)
@@ -131,6 +131,54 @@ def _read_ahead(files: list[tuple[str, Path]], columns: list[str],
             while True:
                 q.get_nowait()
         worker.join()
+
+
+class _Sink:
+    """Write prediction batches and collect the audit frame on a background thread."""
+
+    def __init__(self, out: Path, schema: pa.Schema, label: str, positive: Sequence[Any],
+                 sensitive: Sequence[str]) -> None:
+        self.schema, self.label, self.positive, self.sensitive = schema, label, positive, sensitive
+        self.writer = pq.ParquetWriter(out, schema, compression="zstd")
+        self.parts: list[pa.RecordBatch] = []
+        self.error: BaseException | None = None
+        self.q: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.q.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                self._write(*item)
+            except BaseException as exc:  # noqa: BLE001  # re-raised by close()
+                self.error = exc
+
+    def _write(self, split: str, batch: pa.RecordBatch, ids: Any, scores: np.ndarray,
+               pred: np.ndarray) -> None:
+        n = batch.num_rows
+        self.writer.write_batch(pa.record_batch(
+            [pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), [split]).cast(
+                pa.string()), ids, pa.array(scores), pa.array(pred)], schema=self.schema))
+        y = binary_label(batch.column(self.label), self.positive, f"label {self.label}")
+        self.parts.append(pa.record_batch(
+            [pa.array(y), pa.array(pred), pa.array(scores),
+             *[batch.column(s) for s in self.sensitive]],
+            names=["label", "prediction", "score", *self.sensitive]))
+
+    def put(self, *item: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(item)
+
+    def close(self) -> pa.Table:
+        self.q.put(None)
+        self.thread.join()
+        self.writer.close()
+        if self.error is not None:
+            raise self.error
+        return pa.Table.from_batches(self.parts) if self.parts else pa.table({})
 
 
 def _check_columns(files: list[tuple[str, Path]], columns: list[str]) -> None:
@@ -182,38 +230,31 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
     schema = pa.schema([("split", pa.string()), (id_name, pa.int64() if not id_column else
                         pq.read_schema(files[0][1]).field(id_column).type),
                         ("score", pa.float64()), ("prediction", pa.int8())])
-    parts: list[pa.RecordBatch] = []
     offsets: dict[str, int] = {}
-    writer = pq.ParquetWriter(out, schema, compression="zstd")
+    sink = _Sink(out, schema, label, positive, sensitive)
+    prepare = getattr(scorer, "prepare", None)
     try:
         with torch_threads(threads, needed=hasattr(scorer, "module")), contextlib.closing(
-                _read_ahead(files, columns, batch_rows)) as reader:
-            for split, batch in reader:
-                scores = scorer.scores(batch)
-                pred = apply_threshold(scores, threshold, direction)
+                _read_ahead(files, columns, batch_rows, prepare)) as reader:
+            for split, batch, prepared in reader:
+                scores = (scorer.forward(prepared, batch.num_rows) if prepare
+                          else scorer.scores(batch))
                 start = offsets.get(split, 0)
                 offsets[split] = start + batch.num_rows
                 ids = batch.column(id_column) if id_column else pa.array(
                     np.arange(start, start + batch.num_rows, dtype=np.int64))
-                writer.write_batch(pa.record_batch(
-                    [pa.array(np.full(batch.num_rows, split, dtype=object), pa.string()),
-                     ids, pa.array(scores), pa.array(pred)], schema=schema))
+                sink.put(split, batch, ids, scores, apply_threshold(scores, threshold, direction))
                 fault_point("evaluate.after_batch")
-                y = binary_label(batch.column(label), positive, f"label {label}")
-                parts.append(pa.record_batch(
-                    [pa.array(y), pa.array(pred), pa.array(scores),
-                     *[batch.column(s) for s in sensitive]],
-                    names=["label", "prediction", "score", *sensitive]))
         finish = getattr(scorer, "finish", None)
         if finish is not None:
             finish()
+        frame = sink.close()
+        fault_point("evaluate.after_predictions")
     except BaseException:
-        writer.close()
+        with contextlib.suppress(BaseException):
+            sink.close()
         out.unlink(missing_ok=True)
         raise
-    writer.close()
-    fault_point("evaluate.after_predictions")
-    frame = pa.Table.from_batches(parts) if parts else pa.table({})
     return Inference(out, frame, frame.num_rows, [s for s, _ in files])
 
 

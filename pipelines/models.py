@@ -209,17 +209,25 @@ class TorchScorer:
     def __post_init__(self) -> None:
         self.columns = list(self.features)
 
+    def prepare(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Stack the feature columns (no torch; runs on the read-ahead thread)."""
+        return numeric_matrix(batch, self.features, self.model_id)
+
     def scores(self, batch: pa.RecordBatch) -> np.ndarray:
         """Run the module on one batch (the caller holds ``torch.inference_mode``)."""
-        x = _torch().from_numpy(numeric_matrix(batch, self.features, self.model_id))
+        return self.forward(self.prepare(batch), batch.num_rows)
+
+    def forward(self, prepared: np.ndarray, rows: int) -> np.ndarray:
+        """Run the module on a prepared float32 matrix."""
+        x = _torch().from_numpy(prepared)
         try:
             out = self.module(x)
         except Exception as exc:  # noqa: BLE001  # any failure of user code is a model error
-            raise ModelError(f"model failed on a batch of {batch.num_rows} rows "
+            raise ModelError(f"model failed on a batch of {rows} rows "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
                              where=f"models.{self.model_id}",
                              fix="check the model's input width against its features") from None
-        return check_output(out, batch.num_rows, self.model_id)
+        return check_output(out, rows, self.model_id)
 
 
 @dataclass
@@ -257,12 +265,19 @@ class BaselineScorer:
             cat[:, j] = codes.to_numpy(zero_copy_only=False)
         return num, cat
 
+    def prepare(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Encode a batch (no torch; runs on the read-ahead thread)."""
+        return self.encode(batch)
+
+    def forward(self, prepared: tuple[np.ndarray, np.ndarray], rows: int) -> np.ndarray:
+        """Run the module on an encoded batch."""
+        torch = _torch()
+        out = self.module(torch.from_numpy(prepared[0]), torch.from_numpy(prepared[1]))
+        return check_output(out, rows, self.model_id)
+
     def scores(self, batch: pa.RecordBatch) -> np.ndarray:
         """Encode the batch with the module's vocabularies and run it."""
-        torch = _torch()
-        num, cat = self.encode(batch)
-        out = self.module(torch.from_numpy(num), torch.from_numpy(cat))
-        return check_output(out, batch.num_rows, self.model_id)
+        return self.forward(self.encode(batch), batch.num_rows)
 
 
 def load_torchscript(path: Path, model_id: str) -> Any:

@@ -17,6 +17,8 @@ checks all of it and that the dataset version still verifies.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
@@ -177,10 +179,32 @@ def new_staging(home: Path, name: str, version: str) -> Path:
     return path
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False when the system or filesystem cannot (the caller then
+    falls back to two renames).
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def commit_staging(staging: Path, target: Path, doc: Mapping[str, Any]) -> Path:
     """Write ``result.json`` into ``staging`` and rename it into place as ``target``.
 
-    An older result at ``target`` is moved aside first and removed after.
+    An older result at ``target`` is swapped out atomically (Linux
+    ``RENAME_EXCHANGE``) and removed after, so that a crash at any instant
+    leaves the old result or the new one in place; where the swap is not
+    supported it is moved aside first (a short window without a result).
 
     Returns
     -------
@@ -190,6 +214,11 @@ def commit_staging(staging: Path, target: Path, doc: Mapping[str, Any]) -> Path:
     atomic_write_bytes(staging / "result.json", pretty_json(doc))
     fsync_dir(staging)
     fault_point("results.before_commit")
+    if target.exists() and _exchange(staging, target):
+        fault_point("results.after_exchange")
+        fsync_dir(target.parent)
+        shutil.rmtree(staging, ignore_errors=True)  # now the old result; stale if killed
+        return target / "result.json"
     old = None
     if target.exists():
         old = target.parent / f".old-{os.getpid()}-{uuid.uuid4().hex[:16]}"

@@ -28,7 +28,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _line(out: dict[str, Any]) -> str:
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(out["rows"].items()))
-    return f"{out['name']}  {out['version']}  {out['status']}  rows: {rows}"
+    note = "  (reused: sources, spec and code unchanged)" if out.get("reused") else ""
+    return f"{out['name']}  {out['version']}  {out['status']}  rows: {rows}{note}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,7 +41,10 @@ def _print_summary(out: dict[str, Any], home: Any) -> None:
     built = out["build"]
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(built["rows"].items()))
     console = Console(width=160)
-    console.print(f"dataset  {built['name']}  {built['version']}  {built['status']}  rows: {rows}")
+    note = "  (reused: sources, spec and code unchanged)" if built.get("reused") else ""
+    console.print(
+        f"dataset  {built['name']}  {built['version']}  {built['status']}  rows: {rows}{note}"
+    )
     for item in out["evaluation"]["results"]:
         what = "reused (unchanged dataset, model and code)" if item["reused"] else "evaluated"
         console.print(f"model    {item['model']}  {what}  verdict: {item['verdict']}")
