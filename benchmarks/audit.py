@@ -161,7 +161,7 @@ def child(path: str) -> None:
     start = time.perf_counter()
     counts, result = run_fairledger(path, n_boot=1000)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _hwm()  # VmHWM: ru_maxrss would inherit the parent's peak across fork
     print(json.dumps({"seconds": elapsed, "peak_rss_mib": peak, "rows": result.metrics["n"]}))
 
 
@@ -173,10 +173,11 @@ def from_parquet(n: int, folder: Path) -> None:
     out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
                          capture_output=True, text=True)
     stats = json.loads(out.stdout)
-    base = subprocess.run([sys.executable, "-c", "import resource, pyarrow.parquet, numpy, "
-                           "audits.engine; print(resource.getrusage(resource.RUSAGE_SELF)"
-                           ".ru_maxrss / 1024)"], check=True, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    probe = ("import pathlib, pyarrow.parquet, numpy, audits.engine; "
+             "print([int(x.split()[1]) / 1024 for x in pathlib.Path('/proc/self/status')"
+             ".read_text().splitlines() if x.startswith('VmHWM')][0])")
+    base = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1])
     print(f"{n:>11,} rows | fairledger from Parquet (counts + n_boot=1000) "
           f"{stats['seconds']:7.2f} s | {n / stats['seconds'] / 1e6:6.1f} M rows/s | peak RSS "
           f"{stats['peak_rss_mib']:7.1f} MiB (imports alone {float(base.stdout):.0f} MiB) | "
@@ -201,6 +202,7 @@ def main() -> None:
     parser.add_argument("--max-rows", type=float, default=1e8)
     parser.add_argument("--child", default=None)
     parser.add_argument("--memory", nargs=2, default=None)
+    parser.add_argument("--parts", default="compare,parquet,bootstrap")
     args = parser.parse_args()
     if args.memory:
         memory_child(args.memory[0], int(args.memory[1]))
@@ -208,18 +210,21 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    print("== MetricFrame vs fairledger (accuracy, selection rate, TPR, FPR, count; race, sex, "
-          "race&sex), same process")
-    for n in (100_000, 1_000_000):
-        side_by_side(n)
-    print("== fairledger alone, streaming from Parquet, one child process per size")
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in (10_000_000, 100_000_000):
-            if n <= args.max_rows:
-                from_parquet(n, Path(tmp))
-    print("== bootstrap")
-    for n in (100_000,):
-        bootstrap(n)
+    parts = args.parts.split(",")
+    if "compare" in parts:
+        print("== MetricFrame vs fairledger (accuracy, selection rate, TPR, FPR, count; race, "
+              "sex, race&sex), same process")
+        for n in (100_000, 1_000_000):
+            side_by_side(n)
+    if "parquet" in parts:
+        print("== fairledger alone, streaming from Parquet, one child process per size")
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in (10_000_000, 100_000_000):
+                if n <= args.max_rows:
+                    from_parquet(n, Path(tmp))
+    if "bootstrap" in parts:
+        print("== bootstrap")
+        bootstrap(100_000)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 One run, >= 5 million generated rows (6 numeric, 2 categorical columns):
 
 1. train the MLP baseline (pipelines.baselines) on 50,000 rows;
+   (category columns are dictionary-encoded, as in ledger versions)
 2. write the rows to Parquet (zstd, row groups of 1 Mi rows);
 3. pipeline: pipelines.evaluate.run_inference, reading batches from Parquet, encoding,
    forward, thresholding and writing predictions.parquet, with the audit frame;
@@ -41,7 +42,9 @@ def make_table(n: int, seed: int) -> pa.Table:
     logit = cols["x0"] - cols["x1"] + (colour == "red") * 0.7
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     group = rng.choice(np.array(["a", "b"]), size=n)
-    return pa.table({**cols, "colour": colour, "city": city, "group": group, "y": y,
+    # categories are stored dictionary-encoded, as ledger versions store category columns
+    return pa.table({**cols, "colour": pa.array(colour).dictionary_encode(),
+                     "city": pa.array(city).dictionary_encode(), "group": group, "y": y,
                      "id": np.arange(n, dtype=np.int64)})
 
 

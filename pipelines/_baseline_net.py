@@ -31,6 +31,9 @@ class BaselineNet(nn.Module):
     categorical_features: list[str]
     vocabularies: list[list[str]]
     algorithm: str
+    mean: Tensor
+    std: Tensor
+    offsets: Tensor
 
     def __init__(self, numeric: list[str], categorical: list[str], vocabularies: list[list[str]],
                  mean: list[float], std: list[float], algorithm: str, hidden: int) -> None:

@@ -183,7 +183,7 @@ def build_key(spec: DatasetSpec, resolved: Sequence[Any]) -> str:
 def unchanged_build(home: Path, spec: DatasetSpec, key: str) -> dict[str, Any] | None:
     """Return the latest version's summary when it was built with ``key``, else None."""
     from pipelines.errors import FairledgerError
-    from pipelines.store import read_manifest
+    from pipelines.store import read_manifest, read_refs
 
     try:
         manifest = read_manifest(home, spec.name, None)
@@ -191,6 +191,8 @@ def unchanged_build(home: Path, spec: DatasetSpec, key: str) -> dict[str, Any] |
         return None
     if manifest.get("build_key") != key:
         return None
+    if manifest["version"] not in read_refs(home, spec.name)["history"]:
+        return None  # a crash left refs.json behind: a full build reconciles it
     return {
         "name": spec.name,
         "version": manifest["version"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def torch_threads(threads: int | None, *, needed: bool = True) -> Iterator[None]
 
 
 def _read_ahead(files: list[tuple[str, Path]], columns: list[str], batch_rows: int,
-                prepare: Any = None) -> Iterator[tuple[str, pa.RecordBatch, Any]]:
+                prepare: Any = None) -> Generator[tuple[str, pa.RecordBatch, Any], None, None]:
     """Yield (split, batch, prepared) while a thread reads and prepares the next batches."""
     q: queue.Queue[Any] = queue.Queue(maxsize=3)
     stop = threading.Event()

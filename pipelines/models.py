@@ -258,12 +258,24 @@ class BaselineScorer:
             num[:, j] = col.to_numpy(zero_copy_only=False)
         cat = np.empty((batch.num_rows, len(self.categorical)), dtype=np.int64)
         for j, name in enumerate(self.categorical):
-            col = batch.column(name)
-            if not pa.types.is_string(col.type):
-                col = pc.cast(col, pa.string())
-            codes = pc.fill_null(pc.index_in(col, value_set=self._value_sets[j]), -1)
-            cat[:, j] = codes.to_numpy(zero_copy_only=False)
+            cat[:, j] = self._codes(batch.column(name), self._value_sets[j])
         return num, cat
+
+    @staticmethod
+    def _codes(col: pa.Array, value_set: pa.Array) -> np.ndarray:
+        """Return vocabulary codes (-1 for missing or unseen) of one column."""
+        if isinstance(col, pa.DictionaryArray):  # map the small dictionary, then take
+            lookup = BaselineScorer._codes(col.dictionary, value_set)
+            idx = np.asarray(col.indices.fill_null(0).to_numpy(zero_copy_only=False),
+                             dtype=np.int64)
+            out = lookup[idx] if len(lookup) else np.full(len(col), -1, dtype=np.int64)
+            if col.null_count:
+                out[~col.is_valid().to_numpy(zero_copy_only=False)] = -1
+            return np.asarray(out, dtype=np.int64)
+        if not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string())
+        codes = pc.fill_null(pc.index_in(col, value_set=value_set), -1)
+        return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def prepare(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         """Encode a batch (no torch; runs on the read-ahead thread)."""

@@ -301,6 +301,8 @@ def verify_results(home: Path) -> Iterable[dict[str, str]]:
 def find_reusable(home: Path, name: str, version: str, model_id: str,
                   key: str) -> dict[str, Any] | None:
     """Return the stored result with this reuse key if it still verifies, else None."""
+    if results_root(home, name, version).is_dir():
+        clean_stale(results_root(home, name, version))  # leftovers of killed evaluations
     path = model_dir(home, name, version, model_id) / "result.json"
     if not path.is_file():
         return None

@@ -22,6 +22,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify the ledger; 0 when clean, 1 when any file is missing or altered."""
+    import pipelines.results  # noqa: F401  (registers the result checks)
     from pipelines.store import check_ledger
 
     home = resolve_home(args.home)

@@ -115,3 +115,13 @@ def test_real_baselines_beat_majority_class(name, shared_data, tmp_path) -> None
             scores = scorer.scores(test.combine_chunks().to_batches()[0])
         accuracy = ((scores >= ms.threshold) == y).mean()
         assert accuracy > majority, (ms.id, accuracy, majority)
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_category_codes_plain_and_dictionary(dictionary) -> None:
+    from pipelines.models import BaselineScorer
+
+    col = pa.array(["b", None, "z", "a", "c"])
+    col = col.dictionary_encode() if dictionary else col
+    codes = BaselineScorer._codes(col, pa.array(["a", "b", "c"]))
+    assert codes.tolist() == [1, -1, -1, 0, 2]

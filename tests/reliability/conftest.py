@@ -41,11 +41,11 @@ def zip_source_spec(root: Path, name: str, data: bytes) -> Path:
     archive.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("inner/data.csv", data)
+        zf.writestr("inner/fresh.csv", data)
     archive.write_bytes(buf.getvalue())
     doc = spec_doc(name, data)
     doc["sources"] = [{"url": archive.as_uri(), "sha256": hashlib.sha256(data).hexdigest(),
-                       "format": "csv", "read": {"member": "inner/data.csv"}}]
+                       "format": "csv", "read": {"member": "inner/fresh.csv"}}]
     path = root / "zipspecs" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")

@@ -20,7 +20,7 @@ BUILD_FAULTS = [
     "sources.cache_before_replace", "sources.cache_after_replace", "build.after_resolve",
     "staging.after_batch", "build.after_ingest", "build.after_gate", "build.after_audit",
     "build.before_publish", "publish.locked", "publish.before_rename", "publish.after_rename",
-    "publish.before_refs", "stale.after_claim",
+    "publish.before_refs", "staging.after_add_json",
 ]
 EVALUATE_FAULTS = [
     "results.after_staging_mkdir", "evaluate.after_batch", "evaluate.after_predictions",
