@@ -105,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "fairledger")
+    from pipelines import progress
+
+    progress.enable(sys.stderr.isatty())
     if not args.debug:  # Prefect's own console logs would repeat errors as tracebacks
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     try:

@@ -86,7 +86,7 @@ def stream_into(
     """
     import pyarrow.compute  # noqa: F401  (pa.compute used by _write_split)
 
-    from pipelines.ingest import iter_batches
+    from pipelines.progress import step
 
     rows: dict[str, int] = {}
     splitter = None
@@ -101,20 +101,38 @@ def stream_into(
     kwargs = {} if batch_rows is None else {"batch_rows": batch_rows}
     for res in resolved:
         role = res.source.role or "all"
-        for batch in iter_batches(spec, res, **kwargs):
-            if batch.num_rows == 0:
-                continue
-            if splitter is None:
-                name = "all" if spec.split.kind == "all" else role
-                staging.write_batch(name, batch)
-                rows[name] = rows.get(name, 0) + batch.num_rows
-                continue
-            test = splitter.assign(batch)
-            _write_split(staging, batch, test)
-            n_test = int(test.sum())
-            rows["test"] = rows.get("test", 0) + n_test
-            rows["train"] = rows.get("train", 0) + batch.num_rows - n_test
+        with step(f"ingest {spec.name} ({res.source.role or 'all rows'})") as advance:
+            _stream_source(spec, res, staging, splitter, role, rows, advance, kwargs)
     return rows
+
+
+def _stream_source(
+    spec: DatasetSpec,
+    res: Any,
+    staging: Any,
+    splitter: Any,
+    role: str,
+    rows: dict[str, int],
+    advance: Any,
+    kwargs: dict[str, Any],
+) -> None:
+    """Stream one source's batches into the staging splits, counting rows."""
+    from pipelines.ingest import iter_batches
+
+    for batch in iter_batches(spec, res, **kwargs):
+        advance(batch.num_rows)
+        if batch.num_rows == 0:
+            continue
+        if splitter is None:
+            name = "all" if spec.split.kind == "all" else role
+            staging.write_batch(name, batch)
+            rows[name] = rows.get(name, 0) + batch.num_rows
+            continue
+        test = splitter.assign(batch)
+        _write_split(staging, batch, test)
+        n_test = int(test.sum())
+        rows["test"] = rows.get("test", 0) + n_test
+        rows["train"] = rows.get("train", 0) + batch.num_rows - n_test
 
 
 def source_records(resolved: Sequence[Any]) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from typing import IO, Any, Literal
 from pipelines.errors import SourceError
 from pipelines.faults import fault_point
 from pipelines.ledger_io import clean_stale
+from pipelines.progress import step
 from pipelines.spec import DatasetSpec, FileSource, HuggingFaceSource
 
 __all__ = [
@@ -332,32 +333,6 @@ def _download_once(url: str, target: Path, timeout: float, progress: bool) -> st
     request = urllib.request.Request(url, headers={"User-Agent": "fairledger/0.1"})
     with urllib.request.urlopen(request, timeout=timeout) as resp, open(target, "wb") as dst:
         total = int(resp.headers.get("Content-Length") or 0) or None
-        with _progress_bar(progress, total, url.rsplit("/", 1)[-1]) as advance:
+        label = f"download {url.rsplit('/', 1)[-1]}"
+        with step(label, total, unit="bytes", show=progress or None) as advance:
             return _copy_hashing(resp, dst, advance)
-
-
-class _progress_bar:  # noqa: N801 - used as a context manager like a function
-    """A rich progress bar on standard error, or a no-op when disabled."""
-
-    def __init__(self, enabled: bool, total: int | None, label: str) -> None:
-        self.enabled, self.total, self.label = enabled, total, label
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Callable[[int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
-        self._bar = Progress(
-            *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
-            console=Console(stderr=True), transient=True,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task(f"download {self.label}", total=self.total)
-        return lambda n: self._bar.advance(self._task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
