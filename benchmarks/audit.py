@@ -193,7 +193,7 @@ def bootstrap(n: int) -> None:
     _, t_none, _ = timed(audit_counts, counts, n_boot=0)
     print(f"{n:>11,} rows | fairlearn MetricFrame n_boot=100 {t_fl:8.2f} s | fairledger "
           f"n_boot=1000 {t_ours:6.3f} s (of which bootstrap {t_ours - t_none:6.3f} s; all "
-          f"{len(counts.features)} features x 20 disparities) | per replicate "
+          f"{len(counts.features)} features x 24 disparities) | per replicate "
           f"{t_fl / 100 / (t_ours / 1000):,.0f}x", flush=True)
 
 

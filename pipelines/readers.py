@@ -113,8 +113,16 @@ def _header_names(path: Path, read: ReadOptions, skip: int, name: str) -> list[s
         )
     except pa.ArrowInvalid as exc:
         raise _csv_error(exc, name) from None
-    names = list(reader.schema.names)
-    reader.close()
+    try:
+        names = list(reader.schema.names)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"the header is not valid {read.encoding} text ({exc.reason} at byte {exc.start})",
+            where=name,
+            fix="set read.encoding to the file's encoding (e.g. latin-1 or utf-16)",
+        ) from None
+    finally:
+        reader.close()
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise DataError(

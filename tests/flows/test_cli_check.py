@@ -39,6 +39,7 @@ def faulty_compas(shared_data: Path, tmp_path: Path, fault: str) -> Path:
         csv.writer(f, lineterminator="\n").writerows(rows)
     doc = yaml.safe_load((SPECS / "compas.yaml").read_text(encoding="utf-8"))
     doc["sources"][0]["sha256"] = hashlib.sha256(data.read_bytes()).hexdigest()
+    doc["reference"]["file"] = str(SPECS / doc["reference"]["file"])
     spec = tmp_path / "compas.yaml"
     spec.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return spec

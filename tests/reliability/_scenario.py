@@ -141,6 +141,17 @@ class Zygote:
         self.proc.stdin.flush()
         return dict(json.loads(self.proc.stdout.readline()))
 
+    def parallel(self, jobs: list[tuple[str, Path, Path]]) -> list[dict[str, Any]]:
+        """Run ``(mode, home, spec)`` jobs as concurrent processes; return their outcomes."""
+        import json
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        line = {"parallel": [{"mode": m, "home": str(h), "spec": str(s), "fault": None,
+                              "delay": None, "reuse": False} for m, h, s in jobs]}
+        self.proc.stdin.write(json.dumps(line) + "\n")
+        self.proc.stdin.flush()
+        return list(json.loads(self.proc.stdout.readline()))
+
     def close(self) -> None:
         """Stop the zygote (EOF on its stdin), by its own id."""
         if self.proc.stdin is not None:

@@ -88,6 +88,25 @@ def _run(job: dict, err_path: str) -> dict:
             "stderr": err[-3000:]}
 
 
+def _parallel(jobs: list[dict], err_path: str) -> list[dict]:
+    """Fork one child per job at once; wait for all; return their outcomes in order."""
+    started = []
+    for i, job in enumerate(jobs):
+        err = f"{err_path}.{i}"
+        pid = os.fork()
+        if pid == 0:
+            _child(job, err)
+        started.append((pid, err, time.monotonic()))
+    out = []
+    for pid, err, start in started:
+        _, status = os.waitpid(pid, 0)
+        rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        text = Path(err).read_text(errors="replace") if os.path.exists(err) else ""
+        out.append({"rc": rc, "killed": None, "elapsed": time.monotonic() - start,
+                    "stderr": text[-3000:]})
+    return out
+
+
 def main() -> int:
     """Serve jobs from stdin until EOF."""
     _preload()
@@ -95,7 +114,10 @@ def main() -> int:
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         if line.strip():
-            print(json.dumps(_run(json.loads(line), err_path)), flush=True)
+            job = json.loads(line)
+            done = _parallel(job["parallel"], err_path) if "parallel" in job else _run(
+                job, err_path)
+            print(json.dumps(done), flush=True)
     return 0
 
 
