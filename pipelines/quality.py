@@ -1,18 +1,22 @@
 """The data-quality gate: run the spec's expectation suite with Great Expectations.
 
-:func:`run_gate` reads the ingested splits (Parquet), builds the suite of
+:func:`run_gate` streams the ingested splits (Parquet) in chunks of about
+:data:`DEFAULT_CHUNK_ROWS` rows, validates each chunk with the suite of
 :func:`pipelines.quality_suite.plan_suite` as GX Core 1.x expectations in an
-ephemeral context, validates the whole table with a pandas datasource and
-returns a :class:`QualityReport` (the content of ``quality.json``). A failed
-``error`` expectation fails the gate; a failed ``warn`` one is recorded.
-Great Expectations is imported inside the functions that need it.
+ephemeral context (pandas datasource), combines the chunks' results exactly
+(:mod:`pipelines.quality_run` says how, expectation by expectation: per-row
+counts add up and GX judges the totals, ``mostly`` included; uniqueness is
+found across chunks through row hashes and confirmed by GX on the candidate
+rows; aggregates run on just the columns they need) and returns a
+:class:`QualityReport` (the content of ``quality.json``). The result does not
+depend on the chunk size. A failed ``error`` expectation fails the gate; a
+failed ``warn`` one is recorded. Great Expectations is imported inside the
+functions that need it.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +27,8 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.errors import GateFailed
+from pipelines.quality_run import RESULT_FORMAT, plan_key
+from pipelines.quality_source import DEFAULT_CHUNK_ROWS, ParquetSource, TableSource
 from pipelines.quality_spec import check_against_schema, validate_expectation_specs
 from pipelines.quality_suite import PlannedExpectation, partition_from_reference, plan_suite
 from pipelines.spec import DatasetSpec
@@ -31,7 +37,9 @@ __all__ = [
     "QUALITY_FORMAT",
     "MAX_EXAMPLES",
     "QualityReport",
+    "DEFAULT_CHUNK_ROWS",
     "run_gate",
+    "validate_source",
     "validate_table",
     "read_splits",
     "gate_failure",
@@ -44,11 +52,8 @@ __all__ = [
 QUALITY_FORMAT = "fairledger.quality/1"
 #: Example unexpected values kept per expectation (values, never whole rows).
 MAX_EXAMPLES = 20
-_RESULT_FORMAT = {
-    "result_format": "BASIC",
-    "partial_unexpected_count": MAX_EXAMPLES,
-    "include_unexpected_rows": False,
-}
+#: GX result format of every run (counts plus the first unexpected values).
+GX_RESULT_FORMAT = RESULT_FORMAT
 
 
 @dataclass
@@ -172,19 +177,11 @@ def _record(index: int, planned: PlannedExpectation, res: Any, columns: set[str]
     }
 
 
-def _types_mapper(dtype: pa.DataType) -> Any:
-    import pandas as pd
-
-    if pa.types.is_integer(dtype):
-        prefix = "Int" if pa.types.is_signed_integer(dtype) else "UInt"
-        return pd.api.types.pandas_dtype(f"{prefix}{dtype.bit_width}")
-    if pa.types.is_boolean(dtype):
-        return pd.BooleanDtype()
-    return None
-
-
 def read_splits(split_paths: Mapping[str, Path]) -> pa.Table:
     """Read and concatenate the Parquet files of every split.
+
+    The gate itself never does this (it streams the splits in chunks); this is
+    for callers that want the whole table.
 
     Parameters
     ----------
@@ -204,37 +201,6 @@ def read_splits(split_paths: Mapping[str, Path]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _context() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
-
-
-def _key(planned: PlannedExpectation) -> str:
-    return json.dumps([planned.expectation, _jsonable(planned.args)], sort_keys=True)
-
-
-def _suite(context: Any, name: str, plan: list[PlannedExpectation]) -> Any:
-    """Add each distinct expectation once (GX merges equal ones); meta carries its key."""
-    import great_expectations as gx
-    from great_expectations.expectations.registry import get_expectation_impl
-
-    suite = context.suites.add(gx.ExpectationSuite(name=name))
-    seen: set[str] = set()
-    for planned in plan:
-        key = _key(planned)
-        if key in seen:
-            continue
-        seen.add(key)
-        impl = get_expectation_impl(planned.expectation)
-        suite.add_expectation(impl(**planned.args, meta={"fairledger_key": key}))
-    return suite
-
-
 def _versions() -> tuple[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -247,14 +213,58 @@ def _versions() -> tuple[str, str]:
     return str(gx.__version__), own
 
 
+def validate_source(
+    spec: DatasetSpec,
+    source: ParquetSource | TableSource,
+    *,
+    reference_partitions: Mapping[str, Mapping[str, Any]] | None = None,
+    data_docs_dir: Path | None = None,
+) -> QualityReport:
+    """Run the gate's suite on a chunked source (see :mod:`pipelines.quality_run`).
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset spec.
+    source : ParquetSource or TableSource
+        The ingested data (all splits), read in chunks.
+    reference_partitions : mapping, optional
+        Feature -> GX partition object for the KL-divergence warning.
+    data_docs_dir : pathlib.Path, optional
+        Where to write GX Data Docs HTML.
+
+    Returns
+    -------
+    QualityReport
+        One result per expectation, in suite order.
+    """
+    from pipelines.quality_chunks import suite_result, validate_source as run_chunks
+
+    names = list(source.schema.names)
+    plan = plan_suite(spec, names, reference_partitions=reference_partitions)
+    by_key, first, runner = run_chunks(spec.name, plan, source)
+    results = [_record(i, p, by_key[plan_key(p)], set(names)) for i, p in enumerate(plan)]
+    docs = None
+    if data_docs_dir is not None and first is not None:
+        from pipelines.quality_docs import write_data_docs
+
+        combined = suite_result(first, [by_key[k] for k in dict.fromkeys(map(plan_key, plan))])
+        docs = write_data_docs(runner.context, combined, Path(data_docs_dir))
+    gx_version, own = _versions()
+    success = not any(not r["success"] and r["severity"] == "error" for r in results)
+    meta = {"chunk_rows": source.chunk_rows}
+    return QualityReport(spec.name, success, results, source.num_rows, gx_version, own, docs, meta)
+
+
 def validate_table(
     spec: DatasetSpec,
     table: pa.Table,
     *,
     reference_partitions: Mapping[str, Mapping[str, Any]] | None = None,
     data_docs_dir: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> QualityReport:
-    """Run the gate's suite on an in-memory Arrow table.
+    """Run the gate's suite on an in-memory Arrow table, in chunks of ``chunk_rows`` rows.
 
     Parameters
     ----------
@@ -266,38 +276,18 @@ def validate_table(
         Feature -> GX partition object for the KL-divergence warning.
     data_docs_dir : pathlib.Path, optional
         Where to write GX Data Docs HTML.
+    chunk_rows : int
+        Rows validated at once; the result does not depend on it.
 
     Returns
     -------
     QualityReport
         One result per expectation, in suite order.
     """
-    import great_expectations as gx
-
-    plan = plan_suite(spec, list(table.column_names), reference_partitions=reference_partitions)
-    rows, columns = table.num_rows, set(table.column_names)
-    frame = table.to_pandas(
-        types_mapper=_types_mapper, date_as_object=False, split_blocks=True, self_destruct=True
+    return validate_source(
+        spec, TableSource(table, chunk_rows),
+        reference_partitions=reference_partitions, data_docs_dir=data_docs_dir,
     )
-    del table
-    context = _context()
-    asset = context.data_sources.add_pandas("fairledger").add_dataframe_asset(spec.name)
-    batch = asset.add_batch_definition_whole_dataframe("all")
-    suite = _suite(context, f"{spec.name}-gate", plan)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{spec.name}-gate", data=batch, suite=suite)
-    )
-    run = definition.run(batch_parameters={"dataframe": frame}, result_format=_RESULT_FORMAT)
-    by_key = {r.expectation_config.meta["fairledger_key"]: r for r in run.results}
-    results = [_record(i, p, by_key[_key(p)], columns) for i, p in enumerate(plan)]
-    docs = None
-    if data_docs_dir is not None:
-        from pipelines.quality_docs import write_data_docs
-
-        docs = write_data_docs(context, run, Path(data_docs_dir))
-    gx_version, own = _versions()
-    success = not any(not r["success"] and r["severity"] == "error" for r in results)
-    return QualityReport(spec.name, success, results, rows, gx_version, own, docs)
 
 
 def run_gate(
@@ -307,8 +297,9 @@ def run_gate(
     data_docs_dir: Path | None = None,
     reference_partitions: Mapping[str, Mapping[str, Any]] | None = None,
     path: str = "<spec>",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> QualityReport:
-    """Run the quality gate on the ingested splits.
+    """Run the quality gate on the ingested splits, streaming them in chunks.
 
     Parameters
     ----------
@@ -323,6 +314,8 @@ def run_gate(
         the optional KL-divergence warning of ``reference.kl_expectation``.
     path : str
         The spec file, named in spec errors.
+    chunk_rows : int
+        Rows validated at once (bounds memory; the result does not depend on it).
 
     Returns
     -------
@@ -336,10 +329,10 @@ def run_gate(
         that neither exists nor is declared (checked before any validation).
     """
     validate_expectation_specs(spec, path=path)
-    table = read_splits(split_paths)
-    check_against_schema(spec, table.schema, path=path)
-    return validate_table(
-        spec, table, reference_partitions=reference_partitions, data_docs_dir=data_docs_dir
+    source = ParquetSource(split_paths, chunk_rows)
+    check_against_schema(spec, source.schema, path=path)
+    return validate_source(
+        spec, source, reference_partitions=reference_partitions, data_docs_dir=data_docs_dir
     )
 
 

@@ -1,0 +1,216 @@
+"""Validate a chunked source with GX: one streaming pass, then uniqueness and whole-column runs.
+
+How each kind of expectation is combined is described in :mod:`pipelines.quality_run`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.quality_run import (
+    GXRunner,
+    Kind,
+    Source,
+    evaluation_kind,
+    judge,
+    merge_map_results,
+    needed_columns,
+    plan_key,
+    raised,
+)
+from pipelines.quality_source import to_frame
+from pipelines.quality_suite import PlannedExpectation
+
+__all__ = ["UniqueTracker", "validate_source", "suite_result"]
+
+
+class UniqueTracker:
+    """Streaming 64-bit row hashes of one uniqueness expectation's columns.
+
+    Parameters
+    ----------
+    planned : PlannedExpectation
+        ``expect_column_values_to_be_unique`` or ``expect_compound_columns_to_be_unique``.
+    """
+
+    def __init__(self, planned: PlannedExpectation) -> None:
+        args = planned.args
+        self.planned = planned
+        single = planned.expectation == "expect_column_values_to_be_unique"
+        self.columns: list[str] = [args["column"]] if single else list(args["column_list"])
+        # GX skips nulls of a column map; ignore_row_if decides for a multicolumn map
+        self.ignore = "any_value_is_missing" if single else str(
+            args.get("ignore_row_if") or "all_values_are_missing"
+        )
+        self.hashes: list[np.ndarray] = []
+        self.positions: list[tuple[int, np.ndarray | None]] = []
+        self.rows = 0
+        self.ignored = 0
+
+    def add(self, frame: Any) -> None:
+        """Hash the rows of one chunk (in row order) that GX does not ignore."""
+        import pandas as pd
+
+        sub = frame[self.columns]
+        hashes = pd.util.hash_pandas_object(sub, index=False).to_numpy()
+        skip = None
+        if self.ignore != "never" and len(sub):
+            missing = sub.isna()
+            rule = missing.any(axis=1) if self.ignore == "any_value_is_missing" else missing.all(
+                axis=1
+            )
+            skip = rule.to_numpy(dtype=bool)
+        kept = None
+        if skip is not None and skip.any():
+            kept = np.flatnonzero(~skip)
+            hashes = hashes[kept]
+            self.ignored += int(skip.sum())
+        self.hashes.append(hashes)
+        self.positions.append((self.rows, kept))
+        self.rows += len(sub)
+
+    def candidates(self) -> np.ndarray:
+        """Row positions (ascending) whose hash occurs more than once: every duplicate is one."""
+        import pandas as pd
+
+        if not self.hashes:
+            return np.empty(0, dtype=np.int64)
+        flat = np.concatenate(self.hashes)
+        dup = np.flatnonzero(pd.Series(flat).duplicated(keep=False).to_numpy())
+        out, start = [], 0
+        for (offset, kept), part in zip(self.positions, self.hashes, strict=True):
+            lo, hi = np.searchsorted(dup, [start, start + len(part)])
+            local = dup[lo:hi] - start
+            out.append(offset + (local if kept is None else kept[local]))
+            start += len(part)
+        self.hashes = []
+        return np.concatenate(out).astype(np.int64)
+
+
+def _read_rows(
+    source: Source, trackers: list[UniqueTracker], wanted: list[np.ndarray]
+) -> list[pa.Table]:
+    """Read back the candidate rows of each tracker (its columns only), in row order."""
+    if not trackers:
+        return []
+    cols = [n for n in source.schema.names if any(n in t.columns for t in trackers)]
+    parts: list[list[pa.Table]] = [[] for _ in trackers]
+    offset = 0
+    for chunk in source.chunks(cols):
+        n = chunk.num_rows
+        for i, (tracker, rows) in enumerate(zip(trackers, wanted, strict=True)):
+            lo, hi = np.searchsorted(rows, [offset, offset + n])
+            if hi > lo:
+                parts[i].append(chunk.select(tracker.columns).take(rows[lo:hi] - offset))
+        offset += n
+    return [pa.concat_tables(p) for p in parts]
+
+
+def _finish_unique(
+    trackers: list[UniqueTracker], source: Source, runner: GXRunner
+) -> dict[str, Any]:
+    """GX validates each uniqueness expectation on its candidate rows; totals are judged."""
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    wanted = [t.candidates() for t in trackers]
+    busy = [i for i, w in enumerate(wanted) if len(w)]
+    tables = dict(zip(busy, _read_rows(source, [trackers[i] for i in busy],
+                                       [wanted[i] for i in busy]), strict=True))
+    out: dict[str, Any] = {}
+    for i, tracker in enumerate(trackers):
+        key = plan_key(tracker.planned)
+        impl = get_expectation_impl(tracker.planned.expectation)
+        config = impl(**tracker.planned.args, meta={"fairledger_key": key}).configuration
+        counts: dict[str, Any] = {"unexpected_count": 0, "values": []}
+        if i in tables:
+            _, by_key = runner.run(runner.definition([tracker.planned]), to_frame(tables.pop(i)))
+            if raised(by_key[key]):
+                out[key] = by_key[key]
+                continue
+            counts = merge_map_results([by_key[key]])
+        counts.update(element_count=tracker.rows, missing_count=tracker.ignored)
+        out[key] = judge(tracker.planned, counts, config)
+    return out
+
+
+def _combine(kind: Kind, planned: PlannedExpectation, results: list[Any]) -> Any:
+    failed = [r for r in results if raised(r)]
+    if kind == "schema" or failed:
+        return (failed or results)[0]
+    config = results[0].expectation_config
+    if kind == "row_count":
+        total = sum(int(r.result["observed_value"]) for r in results)
+        return judge(planned, {"table.row_count": total}, config)
+    return judge(planned, merge_map_results(results), config)
+
+
+def validate_source(
+    name: str, plan: list[PlannedExpectation], source: Source
+) -> tuple[dict[str, Any], Any, GXRunner]:
+    """Validate ``plan`` on ``source`` chunk by chunk.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name.
+    plan : list of PlannedExpectation
+        The suite.
+    source : ParquetSource or TableSource
+        The rows, in chunks.
+
+    Returns
+    -------
+    tuple
+        (GX result by :func:`~pipelines.quality_run.plan_key`, the first GX run
+        (for Data Docs) or None, the runner holding the GX context).
+    """
+    distinct = list({plan_key(p): p for p in plan}.values())
+    kinds = {plan_key(p): evaluation_kind(p, source.schema.names) for p in distinct}
+    streamed = [p for p in distinct if kinds[plan_key(p)] in ("schema", "row_count", "map")]
+    trackers = [UniqueTracker(p) for p in distinct if kinds[plan_key(p)] == "unique"]
+    whole = [p for p in distinct if kinds[plan_key(p)] == "whole"]
+    runner = GXRunner(name)
+    definition = runner.definition(streamed) if streamed else None
+    per_chunk: dict[str, list[Any]] = defaultdict(list)
+    first = None
+    for chunk in source.chunks():
+        frame = to_frame(chunk)
+        del chunk
+        if definition is not None:
+            run, by_key = runner.run(definition, frame)
+            first = first or run
+            for key, result in by_key.items():
+                per_chunk[key].append(result)
+        for tracker in trackers:
+            tracker.add(frame)
+        del frame
+    out = {plan_key(p): _combine(kinds[plan_key(p)], p, per_chunk[plan_key(p)]) for p in streamed}
+    out.update(_finish_unique(trackers, source, runner))
+    if whole:
+        cols = needed_columns(whole, source.schema) or None
+        frame = to_frame(pa.concat_tables(list(source.chunks(cols))))
+        run, by_key = runner.run(runner.definition(whole), frame)
+        first = first or run
+        out.update(by_key)
+    return out, first, runner
+
+
+def suite_result(first: Any, results: list[Any]) -> Any:
+    """Assemble the combined results into one GX suite result (for Data Docs)."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    good = sum(1 for r in results if r.success)
+    stats = {
+        "evaluated_expectations": len(results),
+        "successful_expectations": good,
+        "unsuccessful_expectations": len(results) - good,
+        "success_percent": 100.0 * good / len(results) if results else None,
+    }
+    return ExpectationSuiteValidationResult(
+        success=good == len(results), results=results, suite_name=first.suite_name,
+        statistics=stats, meta=first.meta,
+    )
