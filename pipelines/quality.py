@@ -138,19 +138,30 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
-def _examples(planned: PlannedExpectation, result: Mapping[str, Any]) -> list[Any]:
-    """Distinct example unexpected values; only for single-column expectations."""
-    if "column" not in planned.args or planned.expectation.endswith("_to_not_be_null"):
+def _examples(
+    planned: PlannedExpectation, result: Mapping[str, Any], schema: pa.Schema
+) -> list[Any]:
+    """Distinct example unexpected values; only for single-column expectations.
+
+    Values of an integer column that GX saw as float64 (nulls as NaN, see
+    :func:`pipelines.quality_source.to_frame`) are reported as integers again.
+    """
+    column = planned.args.get("column")
+    if column is None or planned.expectation.endswith("_to_not_be_null"):
         return []
+    integral = column in schema.names and pa.types.is_integer(schema.field(column).type)
     seen: list[Any] = []
     for v in _jsonable(result.get("partial_unexpected_list") or []):
+        if integral and isinstance(v, float) and v.is_integer():
+            v = int(v)
         if v not in seen:
             seen.append(v)
     return seen[:MAX_EXAMPLES]
 
 
-def _record(index: int, planned: PlannedExpectation, res: Any, columns: set[str]) -> dict[str, Any]:
+def _record(index: int, planned: PlannedExpectation, res: Any, schema: pa.Schema) -> dict[str, Any]:
     result = dict(res.result or {})
+    columns = set(schema.names)
     error = _exception_message(res.exception_info)
     wanted = [c for k in ("column", "column_A", "column_B") if (c := planned.args.get(k))]
     wanted += list(planned.args.get("column_list") or [])
@@ -172,7 +183,7 @@ def _record(index: int, planned: PlannedExpectation, res: Any, columns: set[str]
         "unexpected_percent": _jsonable(result.get("unexpected_percent")),
         "missing_count": result.get("missing_count"),
         "observed_value": _jsonable(result.get("observed_value")),
-        "unexpected_examples": _examples(planned, result),
+        "unexpected_examples": _examples(planned, result, schema),
         "error": error,
     }
 
@@ -238,12 +249,13 @@ def validate_source(
     QualityReport
         One result per expectation, in suite order.
     """
-    from pipelines.quality_chunks import suite_result, validate_source as run_chunks
+    from pipelines.quality_chunks import suite_result
+    from pipelines.quality_chunks import validate_source as run_chunks
 
     names = list(source.schema.names)
     plan = plan_suite(spec, names, reference_partitions=reference_partitions)
     by_key, first, runner = run_chunks(spec.name, plan, source)
-    results = [_record(i, p, by_key[plan_key(p)], set(names)) for i, p in enumerate(plan)]
+    results = [_record(i, p, by_key[plan_key(p)], source.schema) for i, p in enumerate(plan)]
     docs = None
     if data_docs_dir is not None and first is not None:
         from pipelines.quality_docs import write_data_docs

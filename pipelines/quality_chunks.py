@@ -22,7 +22,7 @@ from pipelines.quality_run import (
     plan_key,
     raised,
 )
-from pipelines.quality_source import to_frame
+from pipelines.quality_source import ValueKinds, declared_frame, to_frame
 from pipelines.quality_suite import PlannedExpectation
 
 __all__ = ["UniqueTracker", "validate_source", "suite_result"]
@@ -47,7 +47,7 @@ class UniqueTracker:
             args.get("ignore_row_if") or "all_values_are_missing"
         )
         self.hashes: list[np.ndarray] = []
-        self.positions: list[tuple[int, np.ndarray | None]] = []
+        self.positions: list[tuple[int, np.ndarray | None, int]] = []
         self.rows = 0
         self.ignored = 0
 
@@ -70,69 +70,73 @@ class UniqueTracker:
             hashes = hashes[kept]
             self.ignored += int(skip.sum())
         self.hashes.append(hashes)
-        self.positions.append((self.rows, kept))
+        self.positions.append((self.rows, kept, len(hashes)))
         self.rows += len(sub)
 
     def candidates(self) -> np.ndarray:
         """Row positions (ascending) whose hash occurs more than once: every duplicate is one."""
-        import pandas as pd
-
         if not self.hashes:
             return np.empty(0, dtype=np.int64)
         flat = np.concatenate(self.hashes)
-        dup = np.flatnonzero(pd.Series(flat).duplicated(keep=False).to_numpy())
+        self.hashes = []
+        ordered = np.sort(flat)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        if not len(repeated):
+            return np.empty(0, dtype=np.int64)
+        dup = np.flatnonzero(np.isin(flat, repeated))
         out, start = [], 0
-        for (offset, kept), part in zip(self.positions, self.hashes, strict=True):
-            lo, hi = np.searchsorted(dup, [start, start + len(part)])
+        for offset, kept, size in self.positions:
+            lo, hi = np.searchsorted(dup, [start, start + size])
             local = dup[lo:hi] - start
             out.append(offset + (local if kept is None else kept[local]))
-            start += len(part)
-        self.hashes = []
+            start += size
         return np.concatenate(out).astype(np.int64)
 
 
-def _read_rows(
-    source: Source, trackers: list[UniqueTracker], wanted: list[np.ndarray]
-) -> list[pa.Table]:
-    """Read back the candidate rows of each tracker (its columns only), in row order."""
-    if not trackers:
-        return []
-    cols = [n for n in source.schema.names if any(n in t.columns for t in trackers)]
-    parts: list[list[pa.Table]] = [[] for _ in trackers]
+def _read_rows(source: Source, columns: list[str], rows: np.ndarray) -> pa.Table:
+    """Read back the given rows (ascending positions) of some columns, in row order."""
+    parts = []
     offset = 0
-    for chunk in source.chunks(cols):
+    for chunk in source.chunks(columns):
         n = chunk.num_rows
-        for i, (tracker, rows) in enumerate(zip(trackers, wanted, strict=True)):
-            lo, hi = np.searchsorted(rows, [offset, offset + n])
-            if hi > lo:
-                parts[i].append(chunk.select(tracker.columns).take(rows[lo:hi] - offset))
+        lo, hi = np.searchsorted(rows, [offset, offset + n])
+        if hi > lo:
+            parts.append(chunk.take(rows[lo:hi] - offset))
         offset += n
-    return [pa.concat_tables(p) for p in parts]
+    return pa.concat_tables(parts)
 
 
 def _finish_unique(
-    trackers: list[UniqueTracker], source: Source, runner: GXRunner
+    trackers: list[UniqueTracker], source: Source, runner: GXRunner, values: ValueKinds
 ) -> dict[str, Any]:
-    """GX validates each uniqueness expectation on its candidate rows; totals are judged."""
+    """GX validates the uniqueness expectations on the candidate rows; totals are judged.
+
+    All expectations share one frame: the union of their candidates. That is
+    exact for each: a row that is not a candidate of expectation E has a hash
+    no other row shares on E's columns, so it is a duplicate of no row there.
+    """
     from great_expectations.expectations.registry import get_expectation_impl
 
     wanted = [t.candidates() for t in trackers]
-    busy = [i for i, w in enumerate(wanted) if len(w)]
-    tables = dict(zip(busy, _read_rows(source, [trackers[i] for i in busy],
-                                       [wanted[i] for i in busy]), strict=True))
+    checked: dict[str, Any] = {}
+    if any(len(w) for w in wanted):
+        rows = np.unique(np.concatenate(wanted))
+        cols = [n for n in source.schema.names if any(n in t.columns for t in trackers)]
+        frame = to_frame(_read_rows(source, cols, rows), values)
+        _, checked = runner.run(runner.definition([t.planned for t in trackers]), frame)
     out: dict[str, Any] = {}
-    for i, tracker in enumerate(trackers):
+    for tracker in trackers:
         key = plan_key(tracker.planned)
+        counts: dict[str, Any] = {"unexpected_count": 0, "values": []}
+        if key in checked:
+            if raised(checked[key]):
+                out[key] = checked[key]
+                continue
+            counts = merge_map_results([checked[key]])
+        counts.update(element_count=tracker.rows, missing_count=tracker.ignored)
         impl = get_expectation_impl(tracker.planned.expectation)
         config = impl(**tracker.planned.args, meta={"fairledger_key": key}).configuration
-        counts: dict[str, Any] = {"unexpected_count": 0, "values": []}
-        if i in tables:
-            _, by_key = runner.run(runner.definition([tracker.planned]), to_frame(tables.pop(i)))
-            if raised(by_key[key]):
-                out[key] = by_key[key]
-                continue
-            counts = merge_map_results([by_key[key]])
-        counts.update(element_count=tracker.rows, missing_count=tracker.ignored)
         out[key] = judge(tracker.planned, counts, config)
     return out
 
@@ -170,33 +174,45 @@ def validate_source(
     """
     distinct = list({plan_key(p): p for p in plan}.values())
     kinds = {plan_key(p): evaluation_kind(p, source.schema.names) for p in distinct}
-    streamed = [p for p in distinct if kinds[plan_key(p)] in ("schema", "row_count", "map")]
-    trackers = [UniqueTracker(p) for p in distinct if kinds[plan_key(p)] == "unique"]
-    whole = [p for p in distinct if kinds[plan_key(p)] == "whole"]
+    by_kind: dict[str, list[PlannedExpectation]] = defaultdict(list)
+    for p in distinct:
+        by_kind[kinds[plan_key(p)]].append(p)
+    streamed = by_kind["row_count"] + by_kind["map"]
+    trackers = [UniqueTracker(p) for p in by_kind["unique"]]
     runner = GXRunner(name)
+    values = source.value_kinds()
     definition = runner.definition(streamed) if streamed else None
     per_chunk: dict[str, list[Any]] = defaultdict(list)
     first = None
     for chunk in source.chunks():
-        frame = to_frame(chunk)
+        if by_kind["schema"] and first is None:  # dtypes only: the chunk's head is enough
+            first, out = runner.run(
+                runner.definition(by_kind["schema"]), declared_frame(chunk.slice(0, 1000))
+            )
+            per_chunk.update({k: [r] for k, r in out.items()})
+        frame = to_frame(chunk, values)
         del chunk
         if definition is not None:
-            run, by_key = runner.run(definition, frame)
+            run, out = runner.run(definition, frame)
             first = first or run
-            for key, result in by_key.items():
+            for key, result in out.items():
                 per_chunk[key].append(result)
         for tracker in trackers:
             tracker.add(frame)
         del frame
-    out = {plan_key(p): _combine(kinds[plan_key(p)], p, per_chunk[plan_key(p)]) for p in streamed}
-    out.update(_finish_unique(trackers, source, runner))
-    if whole:
-        cols = needed_columns(whole, source.schema) or None
-        frame = to_frame(pa.concat_tables(list(source.chunks(cols))))
-        run, by_key = runner.run(runner.definition(whole), frame)
+    schema_and_streamed = by_kind["schema"] + streamed
+    results = {
+        plan_key(p): _combine(kinds[plan_key(p)], p, per_chunk[plan_key(p)])
+        for p in schema_and_streamed
+    }
+    results.update(_finish_unique(trackers, source, runner, values))
+    if by_kind["whole"]:
+        cols = needed_columns(by_kind["whole"], source.schema) or None
+        frame = to_frame(pa.concat_tables(list(source.chunks(cols))), values)
+        run, out = runner.run(runner.definition(by_kind["whole"]), frame)
         first = first or run
-        out.update(by_key)
-    return out, first, runner
+        results.update(out)
+    return results, first, runner
 
 
 def suite_result(first: Any, results: list[Any]) -> Any:

@@ -24,8 +24,11 @@ is what GX sees:
     ``expect_column_to_exist``, ``expect_column_type_to_be``,
     ``expect_table_column_count_*``, ``expect_table_columns_to_match_*``:
     their answer depends only on column names and dtypes, which are the same
-    in every chunk (every chunk is conformed to one Arrow schema and
-    converted the same way). GX's result on the first chunk is the result.
+    in every chunk (every chunk is conformed to one Arrow schema). GX checks
+    them once, on the head of the first chunk converted with the declared
+    dtypes (:func:`pipelines.quality_source.declared_frame`); every other
+    expectation sees the exact, vectorisable representation of
+    :func:`pipelines.quality_source.to_frame`.
 ``unique``
     ``expect_column_values_to_be_unique`` and
     ``expect_compound_columns_to_be_unique`` without ``row_condition``. These
@@ -58,7 +61,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from pipelines.quality_source import ParquetSource, TableSource, to_frame
+from pipelines.quality_source import ParquetSource, TableSource
 from pipelines.quality_spec import column_args
 from pipelines.quality_suite import PlannedExpectation
 
@@ -72,6 +75,9 @@ __all__ = [
     "merge_map_results",
     "judge",
     "needed_columns",
+    "raised",
+    "Source",
+    "MAX_VALUES",
 ]
 
 MAX_VALUES = 20
@@ -194,14 +200,12 @@ class GXRunner:
 
         self._count += 1
         label = f"{self.name}-gate-{self._count}"
-        suite = self.context.suites.add(gx.ExpectationSuite(name=label))
-        seen: set[str] = set()
-        for planned in plan:
-            key = plan_key(planned)
-            if key not in seen:
-                seen.add(key)
-                impl = get_expectation_impl(planned.expectation)
-                suite.add_expectation(impl(**planned.args, meta={"fairledger_key": key}))
+        distinct = {plan_key(p): p for p in plan}
+        expectations = [
+            get_expectation_impl(p.expectation)(**p.args, meta={"fairledger_key": key})
+            for key, p in distinct.items()
+        ]  # the suite is stored once, not once per added expectation
+        suite = self.context.suites.add(gx.ExpectationSuite(name=label, expectations=expectations))
         return self.context.validation_definitions.add(
             gx.ValidationDefinition(name=label, data=self.batch, suite=suite)
         )

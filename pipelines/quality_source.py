@@ -4,6 +4,21 @@ The gate never holds the whole table in memory: it reads the splits in chunks
 of about ``chunk_rows`` rows (Parquet record batches, coalesced up to that
 size), each conformed to the splits' unified schema, optionally restricted to
 some columns. A source can be iterated any number of times.
+
+Two pandas representations of a chunk:
+
+* :func:`declared_frame` is the one the column-type expectations check
+  (Arrow integers as nullable ``Int64``, booleans as ``boolean``; see
+  :data:`pipelines.quality_suite.TYPE_NAMES`).
+* :func:`to_frame` is the one every value check runs on. Its per-column
+  choice is made once per source (:meth:`ParquetSource.value_kinds`, from the
+  Parquet statistics, so that it is the same in every chunk) and keeps the
+  values exact while letting GX take its vectorised paths (GX compares
+  nullable ``Int64`` values one by one in Python): an integer column without
+  nulls stays numpy ``int64``; one with nulls becomes ``float64`` with NaN
+  for null when every value lies within +/-2**53 (exact); otherwise it stays
+  ``Int64``. Dictionary columns become ``category`` and strings pandas'
+  Arrow-backed ``str``, with no per-value copy.
 """
 
 from __future__ import annotations
@@ -16,6 +31,9 @@ import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "EXACT_FLOAT_INT",
+    "ValueKinds",
+    "declared_frame",
     "TableSource",
     "ParquetSource",
     "to_frame",
@@ -24,6 +42,10 @@ __all__ = [
 
 #: Rows per chunk validated at once (bounds the gate's memory, not its result).
 DEFAULT_CHUNK_ROWS = 1 << 20
+#: Integers up to this magnitude are exact in float64.
+EXACT_FLOAT_INT = 2**53
+#: Column -> "float64" (cast, nulls as NaN) or "nullable" (pandas Int64); others are native.
+ValueKinds = dict[str, str]
 
 
 def pandas_dtype(dtype: pa.DataType) -> Any:
@@ -43,9 +65,52 @@ def pandas_dtype(dtype: pa.DataType) -> Any:
     return None
 
 
-def to_frame(table: pa.Table) -> Any:
-    """Convert one chunk to the pandas frame GX validates (see :func:`pandas_dtype`)."""
+def declared_frame(table: pa.Table) -> Any:
+    """Convert a chunk with the declared dtypes (what the column-type expectations check)."""
     return table.to_pandas(types_mapper=pandas_dtype, date_as_object=False, split_blocks=True)
+
+
+def _bool_only(dtype: pa.DataType) -> Any:
+    import pandas as pd
+
+    return pd.BooleanDtype() if pa.types.is_boolean(dtype) else None
+
+
+def to_frame(table: pa.Table, kinds: ValueKinds | None = None) -> Any:
+    """Convert a chunk to the frame GX checks values on (exact values, vectorisable dtypes).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The chunk.
+    kinds : dict, optional
+        The source's :meth:`~ParquetSource.value_kinds`; without it every
+        integer column with nulls is treated as ``"nullable"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    kinds = dict(kinds or {})
+    for i, f in enumerate(table.schema):
+        if kinds.get(f.name) == "float64":
+            table = table.set_column(i, f.name, table[f.name].cast(pa.float64()))
+    frame = table.to_pandas(types_mapper=_bool_only, date_as_object=False, split_blocks=True)
+    for f in table.schema:
+        if pa.types.is_integer(f.type) and (
+            kinds.get(f.name) == "nullable" or (f.name not in kinds and table[f.name].null_count)
+        ):
+            frame[f.name] = table[f.name].to_pandas(types_mapper=pandas_dtype)
+    return frame
+
+
+def _kind(nulls: int | None, low: Any, high: Any) -> str | None:
+    """Choose the value representation of an integer column from its null count and range."""
+    if nulls == 0:
+        return None
+    if nulls is None or low is None or high is None:
+        return "nullable"
+    return "float64" if max(abs(int(low)), abs(int(high))) <= EXACT_FLOAT_INT else "nullable"
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -83,6 +148,20 @@ class TableSource:
         self.num_rows = table.num_rows
         self.chunk_rows = max(1, int(chunk_rows))
 
+    def value_kinds(self) -> ValueKinds:
+        """Integer column -> "float64" or "nullable" representation (see :func:`to_frame`)."""
+        import pyarrow.compute as pc
+
+        out: ValueKinds = {}
+        for f in self.schema:
+            if pa.types.is_integer(f.type):
+                col = self.table[f.name]
+                span = pc.min_max(col).as_py() if col.null_count < len(col) else {}
+                kind = _kind(col.null_count, span.get("min", 0), span.get("max", 0))
+                if kind:
+                    out[f.name] = kind
+        return out
+
     def chunks(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
         """Yield consecutive chunks in row order (one empty chunk for an empty table)."""
         table = self.table if columns is None else self.table.select(list(columns))
@@ -113,6 +192,40 @@ class ParquetSource:
         self.schema = pa.schema([f.remove_metadata() for f in unified])
         self.num_rows = sum(f.metadata.num_rows for f in self.files)
         self.chunk_rows = max(1, int(chunk_rows))
+
+    def _stats(self, name: str) -> tuple[int | None, Any, Any]:
+        """Null count, min and max of a column over every row group (None when unknown)."""
+        nulls: int | None = 0
+        lows, highs = [], []
+        for file in self.files:
+            meta = file.metadata
+            if name not in file.schema_arrow.names:
+                nulls = None if nulls is None else nulls + meta.num_rows
+                continue
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                col = next(group.column(j) for j in range(group.num_columns)
+                           if group.column(j).path_in_schema == name)
+                stats = col.statistics
+                if stats is None or not stats.has_null_count:
+                    return None, None, None
+                nulls = None if nulls is None else nulls + stats.null_count
+                if not stats.has_min_max and stats.null_count < group.num_rows:
+                    return None, None, None
+                if stats.has_min_max:
+                    lows.append(stats.min)
+                    highs.append(stats.max)
+        return nulls, min(lows, default=0), max(highs, default=0)
+
+    def value_kinds(self) -> ValueKinds:
+        """Integer column -> "float64" or "nullable" representation, from Parquet statistics."""
+        out: ValueKinds = {}
+        for f in self.schema:
+            if pa.types.is_integer(f.type):
+                kind = _kind(*self._stats(f.name))
+                if kind:
+                    out[f.name] = kind
+        return out
 
     def _batches(self, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
         for file in self.files:

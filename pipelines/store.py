@@ -81,7 +81,7 @@ __all__ = [
 
 #: Format tag of ``manifest.json``.
 MANIFEST_FORMAT = "fairledger.manifest/1"
-_ROW_GROUP_ROWS = 1 << 20
+_ROW_GROUP_ROWS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class PublishResult:
 
 
 class _SplitWriter:
-    """One split: a Parquet writer fed in row groups of ~1 Mi rows, and its hash."""
+    """One split: a Parquet writer fed in row groups of 256 Ki rows (bounded memory), and its hash."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from _scenario import Zygote, cli_env, spec_doc, synthetic_csv, write_dataset
 
 

@@ -9,8 +9,8 @@ update); verify is clean (no partial file) and no temporary entry is left.
 
 from __future__ import annotations
 
-from conftest import zip_source_spec
 from _scenario import leftovers, synthetic_csv, write_dataset
+from conftest import zip_source_spec
 
 from pipelines.ledger_read import version_ids
 from pipelines.store import read_refs, verify_ledger

@@ -10,11 +10,11 @@ run succeeds and leaves no temporary entry behind.
 from __future__ import annotations
 
 import pytest
+from _scenario import leftovers, snapshot
 
 import pipelines.bundle_verify  # noqa: F401  # registers the bundle checks
 import pipelines.results  # noqa: F401  # registers the result checks
 from pipelines.store import read_refs, verify_ledger
-from _scenario import leftovers, snapshot
 
 BUILD_FAULTS = [
     "sources.cache_before_replace", "sources.cache_after_replace", "build.after_resolve",

@@ -27,15 +27,16 @@ import worker  # noqa: E402
 
 
 def _preload() -> None:
+    import great_expectations  # noqa: F401
+    import torch  # noqa: F401
+    import weasyprint  # noqa: F401
+
     import audits.export  # noqa: F401
     import flows.build  # noqa: F401
     import flows.evaluate  # noqa: F401
     import flows.publish  # noqa: F401
-    import great_expectations  # noqa: F401
     import pipelines.quality  # noqa: F401
     import pipelines.results  # noqa: F401
-    import torch  # noqa: F401
-    import weasyprint  # noqa: F401
 
 
 def _child(job: dict, err_path: str) -> None:
