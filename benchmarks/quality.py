@@ -91,6 +91,7 @@ def generate(n: int, path: Path) -> None:
             cols[name] = pa.array(values)
     table = pa.table(cols)
     pq.write_table(table, path, row_group_size=1 << 20)
+    pq.write_table(table.slice(0, 1000), path.with_name("few.parquet"))
     print(json.dumps({"nbytes": table.nbytes}))
 
 
@@ -175,7 +176,7 @@ def _unexpected(plan, table: pa.Table) -> int | None:
 
 
 def _count_key(expectation: str, args: dict) -> str:
-    cols = [args.get(k) for k in ("column", "column_A", "column_B") if args.get(k)]
+    cols = [str(args[k]) for k in ("column", "column_A", "column_B") if args.get(k)]
     return f"{expectation}({', '.join(cols)})"
 
 
@@ -189,9 +190,9 @@ def run_direct(path: Path) -> dict:
 
 
 def run_gate_mode(path: Path, chunk_rows: int | None = None) -> dict:
-    from pipelines.quality import DEFAULT_CHUNK_ROWS, run_gate
+    from pipelines.quality import run_gate
 
-    report = run_gate(bench_spec(), {"all": path}, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+    report = run_gate(bench_spec(), {"all": path}, chunk_rows=chunk_rows)
     return {_count_key(r["expectation"], r["args"]): r["unexpected_count"]
             for r in report.results}
 
@@ -239,7 +240,8 @@ def _report(rows: int, nbytes: int, direct: dict, gate: dict, small: dict) -> No
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--chunk-rows", type=int, default=None, help="gate chunk size")
+    ap.add_argument("--chunk-rows", type=int, default=None,
+                    help="gate chunk size (default: automatic)")
     ap.add_argument("--child", choices=["gate", "direct", "generate"])
     ap.add_argument("--path")
     args = ap.parse_args()
@@ -253,7 +255,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path, few = Path(tmp) / "compas_like.parquet", Path(tmp) / "few.parquet"
         made = _spawn("--child", "generate", "--rows", str(args.rows), "--path", str(path))
-        pq.write_table(pq.read_table(path).slice(0, 1000), few)
+        # (never read the data here: children inherit this process's peak RSS across exec)
         direct = _spawn("--child", "direct", "--path", str(path))
         gate = _spawn("--child", "gate", "--path", str(path), *chunk)
         small = _spawn("--child", "gate", "--path", str(few))

@@ -74,16 +74,18 @@ def publish_version(
     spec: DatasetSpec, staging: Any, resolved: list[Any], lock_timeout: float, key: str
 ) -> Any:
     """Publish the staged version atomically (or find it unchanged)."""
-    from pipelines.building import source_records, split_definition
+    from pipelines.building import remember_build, source_records, split_definition
 
     fault_point("build.before_publish")
-    return staging.publish(
+    result = staging.publish(
         sources=source_records(resolved),
         spec_digest=spec_digest(spec),
         split_definition=split_definition(spec),
         lock_timeout=lock_timeout,
         extra={"build_key": key},
     )
+    remember_build(staging.home, spec.name, key, result.version)
+    return result
 
 
 def _quarantine(staging: Any, report: Any) -> dict[str, Any]:

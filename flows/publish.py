@@ -21,27 +21,58 @@ def outputs_dir(home: Path, name: str, version: str) -> Path:
     return Path(home) / "reports" / name / version
 
 
+def _outputs_key(inputs: dict[str, Any]) -> str:
+    """Digest of everything the report and bundle are rendered from (inputs and code)."""
+    import hashlib
+
+    from pipelines.building import code_digest
+    from pipelines.store import canonical_json
+
+    doc = {
+        "spec": inputs["spec"].model_dump(mode="json", by_alias=True),
+        **{k: inputs[k] for k in ("manifest", "quality", "audit", "results")},
+        "code": code_digest(("audits",), "*"),
+    }
+    return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
 @task(name="write-report-and-bundle", cache_policy=NONE)
 def write_outputs(home: Path, name: str, version: str, spec_path: str) -> dict[str, Any]:
-    """Render the HTML report and the policy bundle; return their paths and the Markdown."""
+    """Render the HTML report and the policy bundle (unless unchanged since the last run).
+
+    Returns their paths, whether they were reused, the Markdown summary and
+    the results they were rendered from.
+    """
+    import json
+
     from audits.export import build_bundle
     from audits.report.html import render_html
     from audits.report.markdown import render_markdown
     from flows.commands.report import load_inputs, write_text_atomic
+    from pipelines.store import atomic_write_bytes, canonical_json, sha256_file
 
     inputs = load_inputs(home, name, version, spec_path)
-    from pipelines.ledger_io import clean_stale
-
     folder = outputs_dir(home, name, version)
     folder.mkdir(parents=True, exist_ok=True)
-    clean_stale(folder)
-    report = folder / "report.html"
-    write_text_atomic(report, render_html(**inputs))
-    bundle = folder / "policy-bundle.zip"
-    build_bundle(**inputs, out=bundle)
+    report, bundle = folder / "report.html", folder / "policy-bundle.zip"
+    record = folder / "outputs.json"
+    key = _outputs_key(inputs)
+    try:
+        known = json.loads(record.read_bytes())
+        reused = known["key"] == key and all(
+            sha256_file(folder / f) == sha for f, sha in known["files"].items()
+        )
+    except (OSError, ValueError, KeyError):
+        reused = False
+    if not reused:
+        write_text_atomic(report, render_html(**inputs))
+        build_bundle(**inputs, out=bundle)
+        files = {p.name: sha256_file(p) for p in (report, bundle)}
+        atomic_write_bytes(record, canonical_json({"key": key, "files": files}))
     return {
         "report": str(report),
         "bundle": str(bundle),
+        "outputs_reused": reused,
         "markdown": render_markdown(**inputs),
         "results": inputs["results"],
     }

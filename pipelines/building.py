@@ -24,6 +24,7 @@ __all__ = [
     "code_digest",
     "build_key",
     "unchanged_build",
+    "remember_build",
 ]
 
 
@@ -153,14 +154,18 @@ def spec_dir(spec_path: str | Path) -> Path:
     return Path(spec_path).resolve().parent
 
 
-def code_digest(packages: Sequence[str] = ("pipelines", "audits")) -> str:
-    """Return the sha256 of the source of the packages that shape a version's files."""
+def code_digest(
+    packages: Sequence[str] = ("pipelines", "audits"), pattern: str = "*.py"
+) -> str:
+    """Return the sha256 of the files (``pattern``) of the packages that shape an output."""
     import hashlib
 
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
+        for path in sorted(p for p in (root / package).rglob(pattern) if p.is_file()):
+            if "__pycache__" in path.parts:
+                continue
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -198,19 +203,49 @@ def build_key(spec: DatasetSpec, resolved: Sequence[Any]) -> str:
     return hashlib.sha256(canonical_json(parts)).hexdigest()
 
 
+def _key_file(home: Path, name: str, key: str) -> Path:
+    return Path(home) / "cache" / "builds" / name / f"{key}.json"
+
+
+def remember_build(home: Path, name: str, key: str, version: str) -> None:
+    """Record that build ``key`` gave ``version`` (a cache, outside the versions)."""
+    from pipelines.store import atomic_write_bytes, canonical_json
+
+    path = _key_file(home, name, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, canonical_json({"build_key": key, "version": version}))
+
+
 def unchanged_build(home: Path, spec: DatasetSpec, key: str) -> dict[str, Any] | None:
-    """Return the latest version's summary when it was built with ``key``, else None."""
+    """Return the latest version's summary when build ``key`` gave it, else None.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        The ledger folder.
+    spec : DatasetSpec
+        The dataset spec.
+    key : str
+        The :func:`build_key` of this build.
+
+    Returns
+    -------
+    dict or None
+        The build summary (``status="unchanged"``, ``reused=True``), or None
+        when the key is unknown or its version is not the latest any more.
+    """
+    import json
+
     from pipelines.errors import FairledgerError
-    from pipelines.store import read_manifest, read_refs
+    from pipelines.store import read_manifest
 
     try:
+        known = json.loads(_key_file(home, spec.name, key).read_bytes())["version"]
         manifest = read_manifest(home, spec.name, None)
-    except FairledgerError:
+    except (OSError, ValueError, KeyError, FairledgerError):
         return None
-    if manifest.get("build_key") != key:
+    if manifest.get("version") != known:
         return None
-    if manifest["version"] not in read_refs(home, spec.name)["history"]:
-        return None  # a crash left refs.json behind: a full build reconciles it
     return {
         "name": spec.name,
         "version": manifest["version"],

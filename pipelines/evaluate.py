@@ -5,9 +5,11 @@ batch from Parquet (only the columns it needs), scores each batch under
 ``torch.inference_mode()`` with a configurable thread count, writes
 ``predictions.parquet`` (split, row id, score, prediction) as it goes and
 returns the small table the audit needs (label, prediction, score and the
-sensitive columns). Reading and encoding of the next batch overlap with
-the forward pass of the current one (a one-batch read-ahead thread).
-:func:`roc_auc` gives the threshold-free metric, overall and per group.
+sensitive columns; string ones dictionary-encoded). Three threads overlap:
+a reader decodes and encodes the next batches, the caller's thread runs the
+model, a writer writes predictions; see ``benchmarks/evaluate.py`` for the
+throughput against the bare forward pass. :func:`roc_auc` gives the
+threshold-free metric, overall and per group.
 """
 
 from __future__ import annotations
@@ -138,11 +140,10 @@ def _glibc() -> Any:
 
     if platform.libc_ver()[0] != "glibc":
         return None
-    try:
+    with contextlib.suppress(OSError):
         libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    return None
 
 
 def _open(path: Path, sensitive: Sequence[str]) -> pq.ParquetFile:
@@ -307,7 +308,8 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
     -------
     Inference
         The predictions file, the audit frame (``label``, ``prediction``,
-        ``score`` and sensitive columns) and the row count.
+        ``score`` and sensitive columns, string ones dictionary-encoded) and
+        the row count.
     """
     id_name = id_column or "row"
     columns = list(dict.fromkeys([*scorer.columns, label, *sensitive]

@@ -1,7 +1,7 @@
 """The data-quality gate: run the spec's expectation suite with Great Expectations.
 
-:func:`run_gate` streams the ingested splits (Parquet) in chunks of about
-:data:`DEFAULT_CHUNK_ROWS` rows, validates each chunk with the suite of
+:func:`run_gate` streams the ingested splits (Parquet) in chunks (at most
+:data:`DEFAULT_CHUNK_ROWS` rows), validates each chunk with the suite of
 :func:`pipelines.quality_suite.plan_suite` as GX Core 1.x expectations in an
 ephemeral context (pandas datasource), combines the chunks' results exactly
 (:mod:`pipelines.quality_run` says how, expectation by expectation: per-row
@@ -274,7 +274,7 @@ def validate_table(
     *,
     reference_partitions: Mapping[str, Mapping[str, Any]] | None = None,
     data_docs_dir: Path | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
 ) -> QualityReport:
     """Run the gate's suite on an in-memory Arrow table, in chunks of ``chunk_rows`` rows.
 
@@ -288,8 +288,9 @@ def validate_table(
         Feature -> GX partition object for the KL-divergence warning.
     data_docs_dir : pathlib.Path, optional
         Where to write GX Data Docs HTML.
-    chunk_rows : int
-        Rows validated at once; the result does not depend on it.
+    chunk_rows : int, optional
+        Rows validated at once (default: a quarter of the table, between 64 Ki
+        and :data:`DEFAULT_CHUNK_ROWS`); the result does not depend on it.
 
     Returns
     -------
@@ -309,7 +310,7 @@ def run_gate(
     data_docs_dir: Path | None = None,
     reference_partitions: Mapping[str, Mapping[str, Any]] | None = None,
     path: str = "<spec>",
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
 ) -> QualityReport:
     """Run the quality gate on the ingested splits, streaming them in chunks.
 
@@ -326,8 +327,10 @@ def run_gate(
         the optional KL-divergence warning of ``reference.kl_expectation``.
     path : str
         The spec file, named in spec errors.
-    chunk_rows : int
-        Rows validated at once (bounds memory; the result does not depend on it).
+    chunk_rows : int, optional
+        Rows validated at once (default: a quarter of the table, between 64 Ki
+        and :data:`DEFAULT_CHUNK_ROWS`); bounds memory, the result does not
+        depend on it.
 
     Returns
     -------

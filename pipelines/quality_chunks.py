@@ -84,7 +84,9 @@ class UniqueTracker:
         del ordered
         if not len(repeated):
             return np.empty(0, dtype=np.int64)
-        dup = np.flatnonzero(np.isin(flat, repeated))
+        at = np.minimum(np.searchsorted(repeated, flat), len(repeated) - 1)
+        dup = np.flatnonzero(repeated[at] == flat)
+        del at
         out, start = [], 0
         for offset, kept, size in self.positions:
             lo, hi = np.searchsorted(dup, [start, start + size])

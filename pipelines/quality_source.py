@@ -31,6 +31,8 @@ import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "MIN_AUTO_CHUNK_ROWS",
+    "auto_chunk_rows",
     "EXACT_FLOAT_INT",
     "ValueKinds",
     "declared_frame",
@@ -40,12 +42,26 @@ __all__ = [
     "pandas_dtype",
 ]
 
-#: Rows per chunk validated at once (bounds the gate's memory, not its result).
+#: Largest chunk chosen automatically (bounds the gate's memory on any table).
 DEFAULT_CHUNK_ROWS = 1 << 20
+#: Smallest chunk chosen automatically (each GX run has a fixed cost).
+MIN_AUTO_CHUNK_ROWS = 1 << 16
 #: Integers up to this magnitude are exact in float64.
 EXACT_FLOAT_INT = 2**53
 #: Column -> "float64" (cast, nulls as NaN) or "nullable" (pandas Int64); others are native.
 ValueKinds = dict[str, str]
+
+
+def auto_chunk_rows(num_rows: int, chunk_rows: int | None = None) -> int:
+    """Rows per chunk: ``chunk_rows`` if given, else a quarter of the table within bounds.
+
+    A quarter keeps the gate's peak memory a fraction of the table's size;
+    :data:`DEFAULT_CHUNK_ROWS` caps it for big tables and
+    :data:`MIN_AUTO_CHUNK_ROWS` keeps GX's fixed per-run cost small.
+    """
+    if chunk_rows is not None:
+        return max(1, int(chunk_rows))
+    return min(DEFAULT_CHUNK_ROWS, max(MIN_AUTO_CHUNK_ROWS, -(-num_rows // 4)))
 
 
 def pandas_dtype(dtype: pa.DataType) -> Any:
@@ -138,15 +154,15 @@ class TableSource:
     ----------
     table : pyarrow.Table
         The rows.
-    chunk_rows : int
-        Rows per chunk.
+    chunk_rows : int, optional
+        Rows per chunk (default: :func:`auto_chunk_rows`).
     """
 
-    def __init__(self, table: pa.Table, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+    def __init__(self, table: pa.Table, chunk_rows: int | None = None) -> None:
         self.table = table
         self.schema = pa.schema([f.remove_metadata() for f in table.schema])
         self.num_rows = table.num_rows
-        self.chunk_rows = max(1, int(chunk_rows))
+        self.chunk_rows = auto_chunk_rows(self.num_rows, chunk_rows)
 
     def value_kinds(self) -> ValueKinds:
         """Integer column -> "float64" or "nullable" representation (see :func:`to_frame`)."""
@@ -179,11 +195,12 @@ class ParquetSource:
     ----------
     split_paths : mapping of str to pathlib.Path
         Split name -> Parquet file.
-    chunk_rows : int
-        Rows per chunk (record batches are coalesced up to this size).
+    chunk_rows : int, optional
+        Rows per chunk (record batches are coalesced up to this size; default:
+        :func:`auto_chunk_rows`).
     """
 
-    def __init__(self, split_paths: Mapping[str, Path], chunk_rows: int = DEFAULT_CHUNK_ROWS):
+    def __init__(self, split_paths: Mapping[str, Path], chunk_rows: int | None = None):
         import pyarrow.parquet as pq
 
         self.files = [pq.ParquetFile(split_paths[name]) for name in sorted(split_paths)]
@@ -191,7 +208,7 @@ class ParquetSource:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
         self.schema = pa.schema([f.remove_metadata() for f in unified])
         self.num_rows = sum(f.metadata.num_rows for f in self.files)
-        self.chunk_rows = max(1, int(chunk_rows))
+        self.chunk_rows = auto_chunk_rows(self.num_rows, chunk_rows)
 
     def _stats(self, name: str) -> tuple[int | None, Any, Any]:
         """Null count, min and max of a column over every row group (None when unknown)."""

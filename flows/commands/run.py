@@ -61,8 +61,9 @@ def _print_summary(out: dict[str, Any], home: Any) -> None:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     console.print(table)
     console.print(f"results  {out['evaluation']['leaderboard']}")
-    console.print(f"report   {out['report']}")
-    console.print(f"bundle   {out['bundle']}")
+    again = "  (reused: inputs unchanged)" if out.get("outputs_reused") else ""
+    console.print(f"report   {out['report']}{again}")
+    console.print(f"bundle   {out['bundle']}{again}")
 
 
 def _cell(value: Any) -> str:
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             "reused": {r["model"]: r["reused"] for r in out["evaluation"]["results"]},
             "leaderboard": out["evaluation"]["leaderboard"],
             "report": out["report"], "bundle": out["bundle"],
+            "outputs_reused": out.get("outputs_reused", False),
         })
     else:
         _print_summary(out, home)
