@@ -20,7 +20,7 @@ import os
 import platform
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from audits.model_card import render_model_card
 from audits.report.context import build_context, rate
 from audits.report.html import render_html
 from pipelines.errors import ArgumentError
-from pipelines.faults import fault_point
 from pipelines.spec import DatasetSpec
 
 __all__ = ["build_bundle", "bundle_files", "safe_file_name", "findings_csv", "metrics_csv",
@@ -167,7 +166,8 @@ def _packages(manifest: dict[str, Any]) -> dict[str, str]:
 
 def build_bundle(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[str, Any] | None,
                  audit: dict[str, Any] | None, results: Sequence[dict[str, Any]],
-                 out: str | Path) -> dict[str, Any]:
+                 out: str | Path,
+                 on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the policy bundle zip of one dataset version.
 
     Parameters
@@ -180,6 +180,10 @@ def build_bundle(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[str,
         ``fairledger.result/1`` documents of the version's models.
     out : str or pathlib.Path
         The zip file to write (replaced atomically).
+    on_step : callable, optional
+        Called with the name of each instant of the write (``export.after_entry``,
+        ``export.before_replace``, ``export.after_replace``); the CLI passes the
+        crash-test fault hook.
 
     Returns
     -------
@@ -203,20 +207,24 @@ def build_bundle(spec: DatasetSpec, manifest: dict[str, Any], quality: dict[str,
     }
     files["manifest.json"] = (json.dumps(bundle_manifest, indent=2, ensure_ascii=False)
                               + "\n").encode("utf-8")
-    _write_zip(Path(out), files)
+    _write_zip(Path(out), files, on_step or _no_step)
     return bundle_manifest
 
 
-def _write_zip(out: Path, files: dict[str, bytes]) -> None:
+def _no_step(name: str) -> None:
+    """Default ``on_step``: do nothing."""
+
+
+def _write_zip(out: Path, files: dict[str, bytes], on_step: Callable[[str], None]) -> None:
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{os.urandom(6).hex()}")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path, data in sorted(files.items()):
                 zf.writestr(zipfile.ZipInfo(path, date_time=_ZIP_DATE), data,
                             compress_type=zipfile.ZIP_DEFLATED)
-                fault_point("export.after_entry")
-        fault_point("export.before_replace")
+                on_step("export.after_entry")
+        on_step("export.before_replace")
         os.replace(tmp, out)
-        fault_point("export.after_replace")
+        on_step("export.after_replace")
     finally:
         tmp.unlink(missing_ok=True)

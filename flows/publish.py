@@ -49,11 +49,14 @@ def write_outputs(home: Path, name: str, version: str, spec_path: str) -> dict[s
     from audits.report.html import render_html
     from audits.report.markdown import render_markdown
     from flows.commands.report import load_inputs, write_text_atomic
+    from pipelines.faults import fault_point
+    from pipelines.ledger_io import clean_stale
     from pipelines.store import atomic_write_bytes, canonical_json, sha256_file
 
     inputs = load_inputs(home, name, version, spec_path)
     folder = outputs_dir(home, name, version)
     folder.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder)  # temporaries of killed exports
     report, bundle = folder / "report.html", folder / "policy-bundle.zip"
     record = folder / "outputs.json"
     key = _outputs_key(inputs)
@@ -66,7 +69,7 @@ def write_outputs(home: Path, name: str, version: str, spec_path: str) -> dict[s
         reused = False
     if not reused:
         write_text_atomic(report, render_html(**inputs))
-        build_bundle(**inputs, out=bundle)
+        build_bundle(**inputs, out=bundle, on_step=fault_point)
         files = {p.name: sha256_file(p) for p in (report, bundle)}
         atomic_write_bytes(record, canonical_json({"key": key, "files": files}))
     return {

@@ -97,7 +97,7 @@ class PublishResult:
 
 
 class _SplitWriter:
-    """One split: a Parquet writer fed in row groups of 256 Ki rows (bounded memory), and its hash."""
+    """One split: a Parquet writer fed in row groups of 256 Ki rows, and its hash."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path

@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_out(args.out, ".zip")
     inputs = load_inputs(resolve_home(args.home), args.name, args.version, args.spec)
-    manifest = build_bundle(**inputs, out=out)
+    from pipelines.faults import fault_point
+
+    manifest = build_bundle(**inputs, out=out, on_step=fault_point)
     print(f"{out} ({len(manifest['files']) + 1} files, version {manifest['dataset']['version']})")
     return 0

@@ -1,4 +1,4 @@
-"""A torch module that fails on its third batch (resource and failure tests)."""
+"""A torch module that fails on its second batch (resource and failure tests)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 
 
 class RaisesMidway(torch.nn.Module):
-    """Linear scores for two batches, then a RuntimeError."""
+    """Linear scores for one batch, then a RuntimeError."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -14,8 +14,8 @@ class RaisesMidway(torch.nn.Module):
         self.calls = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Score a batch; raise on the third call."""
+        """Score a batch; raise on the second call."""
         self.calls += 1
-        if self.calls >= 3:
+        if self.calls >= 2:
             raise RuntimeError("simulated failure in the middle of inference")
         return torch.sigmoid(self.linear(x)).squeeze(-1)

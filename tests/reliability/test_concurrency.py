@@ -10,7 +10,7 @@ update); verify is clean (no partial file) and no temporary entry is left.
 from __future__ import annotations
 
 from _scenario import leftovers, synthetic_csv, write_dataset
-from conftest import zip_source_spec
+from conftest import zip_source_spec  # the fixture module of this folder
 
 from pipelines.ledger_read import version_ids
 from pipelines.store import read_refs, verify_ledger

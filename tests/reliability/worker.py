@@ -56,6 +56,8 @@ def export(home: Path, spec_path: str) -> dict[str, Any]:
 
     spec = load_spec(spec_path)
     version = resolve_version(home, spec.name, None)
+    record = home / "reports" / spec.name / version / "outputs.json"
+    record.unlink(missing_ok=True)  # force a re-render (the flow skips unchanged outputs)
     out = write_outputs.fn(home, spec.name, version, spec_path)
     return {"bundle": out["bundle"]}
 
