@@ -147,6 +147,8 @@ def build_dataset(
             failed = _quarantine(staging, report)
             return {"name": spec.name, "version": None, "rows": rows, **failed}
         staging.add_json("quality.json", report.to_dict())
+        if docs is not None and docs.is_dir():
+            staging.add_tree("data_docs")
         staging.add_json("spec.json", spec.model_dump(mode="json", by_alias=True))
         staging.add_json("audit.json", audit_staged(spec, paths, spec_dir(spec_path)))
         result: Any = publish_version(spec, staging, resolved, lock_timeout, key)

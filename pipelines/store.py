@@ -224,6 +224,26 @@ class Staging:
         fault_point("staging.after_add_json")
         self._files[rel.as_posix()] = sha256_file(path)
 
+    def add_tree(self, relpath: str) -> int:
+        """List every file already written under ``relpath`` of the staging folder.
+
+        For files a tool writes itself (e.g. Great Expectations Data Docs),
+        so that the manifest covers them and ``verify`` checks them.
+
+        Returns
+        -------
+        int
+            The number of files added.
+        """
+        root = self.path / relpath
+        if Path(relpath).is_absolute() or ".." in Path(relpath).parts or not root.is_dir():
+            raise LedgerError(f"no staged folder {relpath!r}", where="add_tree",
+                              fix="write the files into the staging folder first")
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            self._files[path.relative_to(self.path).as_posix()] = sha256_file(path)
+        return len(files)
+
     def close_writers(self) -> dict[str, Path]:
         """Finish every Parquet file; return ``{split: path}`` (idempotent)."""
         if not self._closed:

@@ -109,3 +109,16 @@ def test_home_that_cannot_be_created(
         f"error: --home {blocker / 'ledger'}: cannot create the ledger folder (Not a directory); "
         "fix: pass --home (or set FAIRLEDGER_HOME to) a writable folder"
     )
+
+
+@pytest.mark.realdata
+def test_data_docs_are_listed_in_the_manifest(
+    tmp_path: Path, spec_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = str(spec_path / "german_credit.yaml")
+    code = main(["build", spec, "--home", str(tmp_path), "--data-docs", "--json"])
+    [out] = json.loads(capsys.readouterr().out)
+    assert code == 0
+    files = read_manifest(tmp_path, "german_credit", out["version"])["files"]
+    assert "data_docs/index.html" in files
+    assert verify_ledger(tmp_path) == []
