@@ -91,15 +91,18 @@ def _record_sets(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _biases(ctx: dict[str, Any]) -> str:
+def _biases(ctx: dict[str, Any]) -> list[str]:
+    """One sentence per representation table and per warn/fail finding (model named)."""
     parts = []
     for rep in ctx["representation"]:
         cells = [f"{g['label']} {fmt_rate(g['value'])} (reference {fmt_rate(g['reference'])})"
                  for g in rep["rows"]]
         parts.append(f"Representation by {rep['feature']}: " + "; ".join(cells) + ".")
-    parts += [str(f.get("message", "")) for f in ctx["findings"] if f.get("severity") in
-              ("fail", "warn")]
-    return " ".join(p for p in parts if p) or "No representation audit was recorded."
+    for f in ctx["findings"]:
+        if f.get("severity") in ("fail", "warn") and f.get("message"):
+            model = f"Model {f['model']}: " if f.get("model") else ""
+            parts.append(f"{model}{f['message']}")
+    return parts or ["No representation audit was recorded."]
 
 
 def croissant_metadata(

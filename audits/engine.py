@@ -10,6 +10,7 @@ The result's :meth:`AuditResult.to_dict` gives the ``metrics``, ``groups``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,8 +19,9 @@ import numpy as np
 
 from audits import fairness as fm
 from audits._batches import DEFAULT_BATCH_SIZE
+from audits._replicates import FeatureReplicates, feature_replicates
 from audits.counts import Counts, GroupCounts, Task, count_groups
-from audits.uncertainty import bootstrap_cells, feature_rng, percentile_interval, wilson_interval
+from audits.uncertainty import feature_rng, percentile_interval, wilson_interval
 from pipelines.errors import ArgumentError, DataError
 
 __all__ = ["AuditResult", "audit_counts", "audit_predictions", "GROUP_RATES", "BOOTSTRAP_METHOD"]
@@ -103,16 +105,30 @@ def _rate_section(
 ) -> list[dict[str, Any]]:
     """Return, per row of ``cells`` (..., 4), a dict of rate entries with Wilson CIs."""
     values = fm.rates(cells)
-    rows: list[dict[str, Any]] = [{} for _ in range(cells.shape[0])]
+    columns = []
     for name in GROUP_RATES:
         if name == "balanced_accuracy":
             lows, highs = boot_ba if boot_ba is not None else (None, None)
         else:
             trials = raw[:, list(fm.RATES[name][1])].sum(axis=1)
             lows, highs = wilson_interval(values[name] * trials, trials)
-        for i, row in enumerate(rows):
-            ci = None if lows is None or highs is None else _interval(lows[i], highs[i])
-            row[name] = _rate_entry(name, values[name][i], ci)
+        bounds = None if lows is None or highs is None else (
+            np.asarray(lows, dtype=np.float64).tolist(),
+            np.asarray(highs, dtype=np.float64).tolist())
+        columns.append((name, values[name].tolist(), bounds, fm.undefined_reason(name)))
+    rows: list[dict[str, Any]] = []
+    for i in range(cells.shape[0]):
+        row: dict[str, Any] = {}
+        for name, vals, bounds, reason in columns:
+            value = vals[i]
+            if not math.isfinite(value):
+                row[name] = {"value": None, "ci": None, "undefined": reason}
+                continue
+            ci = None
+            if bounds is not None and math.isfinite(bounds[0][i]) and math.isfinite(bounds[1][i]):
+                ci = [bounds[0][i], bounds[1][i]]
+            row[name] = {"value": value, "ci": ci}
+        rows.append(row)
     return rows
 
 
@@ -136,7 +152,7 @@ def _pick(values: np.ndarray, largest: bool) -> int | None:
 
 def _where_info(
     group_rates: dict[str, np.ndarray], overall: dict[str, np.ndarray], rates_used: tuple[str, ...],
-    kind: str, method: str, groups: tuple[str, ...],
+    kind: str, method: str, groups: tuple[str, ...], undefined_groups: dict[str, list[str]],
 ) -> dict[str, Any]:
     """Say which groups decide a disparity (on its decisive rate)."""
     per_rate = []
@@ -152,8 +168,7 @@ def _where_info(
             gap = np.abs(value - overall[rate]) if kind == "difference" else -folded
             worst = _pick(gap, True)
             per_rate.append({"rate": rate, "worst_group": None if worst is None else groups[worst]})
-    undefined = {r: [g for g, v in zip(groups, group_rates[r], strict=True) if not np.isfinite(v)]
-                 for r in rates_used}
+    undefined = {r: list(undefined_groups[r]) for r in rates_used}
     info: dict[str, Any] = dict(per_rate[0])
     if len(per_rate) > 1:
         info["by_rate"] = per_rate
@@ -182,26 +197,32 @@ def _undefined_disparity(kind: str, rates_used: tuple[str, ...]) -> str:
     return f"no group has a defined {'/'.join(rates_used)}"
 
 
+def _undefined_groups(group_rates: dict[str, np.ndarray], groups: tuple[str, ...]
+                      ) -> dict[str, list[str]]:
+    """Return the groups whose rate is undefined, for each rate a disparity uses."""
+    names = {r for rates_used in fm.DISPARITIES.values() for r in rates_used}
+    return {r: [groups[i] for i in np.flatnonzero(~np.isfinite(group_rates[r])).tolist()]
+            for r in names}
+
+
 def _feature_disparities(
-    item: GroupCounts, cells: np.ndarray, raw: np.ndarray, reps: np.ndarray | None,
+    item: GroupCounts, cells: np.ndarray, raw: np.ndarray, reps: FeatureReplicates | None,
     min_group_size: int,
 ) -> list[dict[str, Any]]:
     """Every disparity of one feature, with its bootstrap interval."""
     groups = item.groups
     group_rates = fm.rates(cells)
     overall = fm.rates(cells.sum(axis=0))
-    boot_rates = boot_overall = None
-    if reps is not None:
-        boot_rates, boot_overall = fm.rates(reps), fm.rates(reps.sum(axis=1))
+    undefined_groups = _undefined_groups(group_rates, groups)
     small = raw.sum(axis=1) < min_group_size
     out = []
-    for name, kind, method, agg in _disparity_specs():
+    for spec in _disparity_specs():
+        name, kind, method, agg = spec
         rates_used = fm.DISPARITIES[name]
         value = fm.disparity(group_rates, overall, name, kind, method, agg or "worst_case")
         ci = None
-        if boot_rates is not None and boot_overall is not None:
-            reps_d = fm.disparity(boot_rates, boot_overall, name, kind, method, agg or "worst_case")
-            low, high, _ = percentile_interval(reps_d)
+        if reps is not None:
+            low, high, _ = percentile_interval(reps.disparities[spec])
             ci = _interval(low, high)
         used = np.zeros(len(groups), dtype=bool)
         for rate in rates_used:
@@ -215,43 +236,44 @@ def _feature_disparities(
         if entry["value"] is None:
             entry["undefined"] = _undefined_disparity(kind, rates_used)
         entry["low_confidence"] = bool((small & used).any())
-        entry.update(_where_info(group_rates, overall, rates_used, kind, method, groups))
+        entry.update(_where_info(group_rates, overall, rates_used, kind, method, groups,
+                                 undefined_groups))
         out.append(entry)
     return out
 
 
 def _feature_groups(
-    item: GroupCounts, cells: np.ndarray, raw: np.ndarray, reps: np.ndarray | None,
+    item: GroupCounts, cells: np.ndarray, raw: np.ndarray, reps: FeatureReplicates | None,
     min_group_size: int,
 ) -> list[dict[str, Any]]:
-    boot_ba = None
-    if reps is not None:
-        low, high, _ = percentile_interval(fm.rates(reps)["balanced_accuracy"])
-        boot_ba = (low, high)
+    boot_ba = None if reps is None else (reps.group_ba_low, reps.group_ba_high)
     rows = _rate_section(cells, raw, boot_ba)
-    out = []
     fm_cells = ("tp", "fp", "tn", "fn")
+    sizes = raw.sum(axis=1)
+    n_rows = sizes.astype(np.int64).tolist()
+    small = (sizes < min_group_size).tolist()
+    counts = raw.astype(np.int64).tolist()
+    weights = None if np.array_equal(cells, raw) else cells.tolist()
+    out = []
     for i, group in enumerate(item.groups):
-        n_rows = int(raw[i].sum())
-        entry: dict[str, Any] = {"feature": item.feature, "group": group, "n": n_rows}
-        for j, cell in enumerate(("tp", "fp", "tn", "fn")):
-            entry[cell] = int(raw[i, j])
-        if not np.array_equal(cells, raw):
-            entry["weighted"] = {c: float(cells[i, j]) for j, c in enumerate(fm_cells)}
+        entry: dict[str, Any] = {"feature": item.feature, "group": group, "n": n_rows[i]}
+        entry.update(zip(fm_cells, counts[i], strict=True))
+        if weights is not None:
+            entry["weighted"] = dict(zip(fm_cells, weights[i], strict=True))
         entry.update(rows[i])
         entry["suppressed"] = False
-        entry["small"] = n_rows < min_group_size
+        entry["small"] = small[i]
         out.append(entry)
     return out
 
 
-def _overall_metrics(counts: Counts, reps: np.ndarray | None) -> dict[str, Any]:
+def _overall_metrics(counts: Counts, reps: FeatureReplicates | None) -> dict[str, Any]:
     table = counts.overall()
     cells = fm.confusion_cells(table)[None]
     raw = fm.confusion_cells(table, stat=0)[None]
     boot_ba = None
     if reps is not None:
-        low, high, _ = percentile_interval(fm.rates(reps.sum(axis=1))["balanced_accuracy"])
+        low, high, _ = percentile_interval(reps.overall_ba)
         boot_ba = (np.atleast_1d(low), np.atleast_1d(high))
     metrics: dict[str, Any] = dict(_rate_section(cells, raw, boot_ba)[0])
     metrics["n"] = int(raw.sum())
@@ -303,8 +325,8 @@ def audit_counts(
         cells, raw = fm.confusion_cells(flat), fm.confusion_cells(flat, stat=0)
         reps = None
         if n_boot:
-            reps = bootstrap_cells(raw, n_boot, feature_rng(seed, index),
-                                   cells if counts.weighted else None)
+            reps = feature_replicates(raw, n_boot, feature_rng(seed, index),
+                                      cells if counts.weighted else None, _disparity_specs())
             first_reps = reps if first_reps is None else first_reps
         groups.extend(_feature_groups(item, cells, raw, reps, min_group_size))
         disparities.extend(_feature_disparities(item, cells, raw, reps, min_group_size))

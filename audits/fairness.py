@@ -33,7 +33,7 @@ All functions are vectorised over leading axes (bootstrap replicates).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -116,17 +116,23 @@ def confusion_cells(table: np.ndarray, stat: int = -1) -> np.ndarray:
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    shape = np.broadcast_shapes(num.shape, den.shape)
+    out = np.full(shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
 
 
-def rates(cells: np.ndarray) -> dict[str, np.ndarray]:
+def rates(cells: np.ndarray, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Compute every rate of :data:`RATES` and balanced accuracy from cells.
 
     Parameters
     ----------
     cells : numpy.ndarray
         Shape ``(..., 4)``: tp, fp, tn, fn (counts or sums of weights).
+    names : iterable of str, optional
+        Compute only these rates (and ``n``); balanced accuracy brings ``tpr`` and
+        ``tnr``. Default: all. Each rate is the same whichever others are computed.
 
     Returns
     -------
@@ -134,12 +140,19 @@ def rates(cells: np.ndarray) -> dict[str, np.ndarray]:
         Each rate with shape ``cells.shape[:-1]``; NaN where 0/0 (undefined).
         ``n`` is the group size.
     """
+    wanted = set(RATES) | {"balanced_accuracy"} if names is None else set(names)
+    if "balanced_accuracy" in wanted:
+        wanted |= {"tpr", "tnr"}
     out = {"n": cells.sum(axis=-1)}
     for name, (num, den) in RATES.items():
-        out[name] = _divide(cells[..., list(num)].sum(axis=-1), cells[..., list(den)].sum(axis=-1))
-    recalls = np.stack([out["tpr"], out["tnr"]], axis=-1)
-    defined = np.isfinite(recalls).sum(axis=-1)
-    out["balanced_accuracy"] = _divide(np.nansum(recalls, axis=-1), defined.astype(np.float64))
+        if name in wanted:
+            out[name] = _divide(cells[..., list(num)].sum(axis=-1),
+                                cells[..., list(den)].sum(axis=-1))
+    if "balanced_accuracy" in wanted:
+        recalls = np.stack([out["tpr"], out["tnr"]], axis=-1)
+        defined = np.isfinite(recalls).sum(axis=-1)
+        out["balanced_accuracy"] = _divide(np.nansum(recalls, axis=-1),
+                                           defined.astype(np.float64))
     return out
 
 

@@ -71,7 +71,8 @@ def _group_entries(obj: Any, feature: str | None = None) -> Iterable[tuple[str, 
         return
     if not isinstance(obj, dict):
         return
-    feat = obj.get("feature", feature)
+    raw = obj.get("feature")
+    feat = raw if isinstance(raw, str) else feature
     group = obj.get("group")
     if isinstance(group, str) and _count(obj) is not None:
         yield str(feat), group, obj
@@ -85,6 +86,9 @@ def _group_entries(obj: Any, feature: str | None = None) -> Iterable[tuple[str, 
                         if isinstance(num, int) and not isinstance(num, bool):
                             yield str(name), str(level), {"n": num}
                 yield from _group_entries(entry, feat)
+        elif key == "feature" and isinstance(value, dict):  # {"race": {...}}: keyed by feature
+            for name, section in value.items():
+                yield from _group_entries(section, str(name))
         elif isinstance(value, dict | list):
             nested = feat is None and isinstance(value, dict) and _looks_feature(value)
             yield from _group_entries(value, key if nested else feat)

@@ -121,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:  # also pyarrow's ArrowMemoryError, a MemoryError subclass
+        if args.debug:
+            raise
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        print(f"error: out of memory while running '{args.command}' ({detail}); fix: free "
+              "memory, or lower read.block_size / use a machine with more memory",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -77,22 +77,19 @@ class UniqueTracker:
         """Row positions (ascending) whose hash occurs more than once: every duplicate is one."""
         if not self.hashes:
             return np.empty(0, dtype=np.int64)
-        flat = np.concatenate(self.hashes)
-        self.hashes = []
-        ordered = np.sort(flat)
-        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        del ordered
+        ordered = np.concatenate(self.hashes)
+        ordered.sort()  # in place: one extra copy of the hashes, no index arrays
+        same = ordered[1:] == ordered[:-1]
+        repeated = np.unique(ordered[1:][same])
+        del ordered, same
+        hashes, self.hashes = self.hashes, []
         if not len(repeated):
             return np.empty(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(repeated, flat), len(repeated) - 1)
-        dup = np.flatnonzero(repeated[at] == flat)
-        del at
-        out, start = [], 0
-        for offset, kept, size in self.positions:
-            lo, hi = np.searchsorted(dup, [start, start + size])
-            local = dup[lo:hi] - start
+        out = []
+        for (offset, kept, _), chunk in zip(self.positions, hashes, strict=True):
+            at = np.minimum(np.searchsorted(repeated, chunk), len(repeated) - 1)
+            local = np.flatnonzero(repeated[at] == chunk)
             out.append(offset + (local if kept is None else kept[local]))
-            start += size
         return np.concatenate(out).astype(np.int64)
 
 
@@ -154,6 +151,37 @@ def _combine(kind: Kind, planned: PlannedExpectation, results: list[Any]) -> Any
     return judge(planned, merge_map_results(results), config)
 
 
+#: Whole-column expectations whose GX result depends only on the column's set of values.
+DISTINCT_ONLY = frozenset({"expect_column_unique_value_count_to_be_between"})
+
+
+def _distinct_only(planned: PlannedExpectation) -> bool:
+    return planned.expectation in DISTINCT_ONLY and not planned.args.get("row_condition")
+
+
+def _distinct_frame(source: Source, planned: PlannedExpectation, values: ValueKinds) -> Any:
+    """One row per distinct value (null included) of the expectation's column, streamed.
+
+    GX counts distinct non-null values, so this frame gives it the same
+    observed value as the whole column while holding only the distinct values.
+    """
+    import pyarrow.compute as pc
+
+    column = planned.args["column"]
+    field = source.schema.field(column)
+    parts = []
+    for chunk in source.chunks([column]):
+        data = chunk.column(column)
+        if pa.types.is_dictionary(field.type):
+            data = data.cast(field.type.value_type)
+        parts.append(pc.unique(data))
+        parts = [pc.unique(pa.chunked_array(parts))] if len(parts) > 64 else parts
+    kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+    merged = pc.unique(pa.chunked_array(parts, type=kind))
+    table = pa.table({column: merged}).cast(pa.schema([field]))
+    return to_frame(table, values)
+
+
 def validate_source(
     name: str, plan: list[PlannedExpectation], source: Source
 ) -> tuple[dict[str, Any], Any, GXRunner]:
@@ -208,10 +236,17 @@ def validate_source(
         for p in schema_and_streamed
     }
     results.update(_finish_unique(trackers, source, runner, values))
-    if by_kind["whole"]:
-        cols = needed_columns(by_kind["whole"], source.schema) or None
+    distinct_only = [p for p in by_kind["whole"] if _distinct_only(p)]
+    for planned in distinct_only:
+        frame = _distinct_frame(source, planned, values)
+        run, out = runner.run(runner.definition([planned]), frame)
+        first = first or run
+        results.update(out)
+    whole = [p for p in by_kind["whole"] if not _distinct_only(p)]
+    if whole:
+        cols = needed_columns(whole, source.schema) or None
         frame = to_frame(pa.concat_tables(list(source.chunks(cols))), values)
-        run, out = runner.run(runner.definition(by_kind["whole"]), frame)
+        run, out = runner.run(runner.definition(whole), frame)
         first = first or run
         results.update(out)
     return results, first, runner

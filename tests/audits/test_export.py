@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from report_inputs import XSS
-from smallcells import leaks, small_cells, text_units
+from smallcells import leaks, small_cells, small_keys, text_units
 
 from audits.export import build_bundle, safe_file_name
 from flows.cli import main
@@ -79,8 +79,12 @@ def assert_no_small_cells(files: dict[str, bytes], docs: list[dict], k: int,
                  else text_units(name, data))
         assert leaks(units, cells) == [], name
     rows = list(csv.DictReader(io.StringIO(files["metrics.csv"].decode())))
-    small_rows = [r for r in rows if r["group"] in cells]
+    keys = small_keys(docs, k)
+    small_rows = [r for r in rows if (r["model"], r["feature"], r["group"]) in keys]
+    assert small_rows
     assert all(r["suppressed"] == "true" and r["n"] == f"<{k}" for r in small_rows)
+    shown = [r for r in rows if r["suppressed"] == "false"]
+    assert all(int(r["n"]) >= k for r in shown)
 
 
 def test_every_file_has_only_suppressed_small_cells(bundle: Path, version_inputs: dict,

@@ -73,3 +73,23 @@ def test_model_raising_mid_batch_leaves_no_result(bench, tmp_path):
     vid = read_refs(home, "flaky")["latest"]
     assert not (home / "results/flaky" / vid / "flaky").exists()
     assert verify_ledger(home) == [] and leftovers(home) == []
+
+
+
+def test_build_completes_under_an_address_space_cap(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from _scenario import REPO, cli_env, synthetic_csv, write_dataset
+
+    spec = write_dataset(tmp_path, "capped", synthetic_csv(200_000, 7))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**cli_env(tmp_path / "mirror"), "MALLOC_ARENA_MAX": "2"}
+    worker = Path(__file__).with_name("oom_worker.py")
+    out = subprocess.run([sys.executable, str(worker), str(home), str(spec), "160"], env=env,
+                         cwd=REPO, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert read_refs(home, "capped")["latest"]
+    assert verify_ledger(home) == [] and leftovers(home) == []
