@@ -107,11 +107,16 @@ def _audit(spec: DatasetSpec, frame: Any, n_boot: int, seed: int) -> tuple[dict,
 
     counts = count_confusion(frame, label="label", prediction="prediction",
                              sensitive=spec.sensitive_columns, intersections=spec.intersections)
+    from pipelines.progress import step
+
     size = spec.min_group_size
-    audit = audit_counts(counts, n_boot=n_boot, seed=seed, min_group_size=size).to_dict()
-    large = judged_counts(counts, size)
-    disparities = [] if large is None else audit_counts(
-        large, n_boot=n_boot, seed=seed, min_group_size=size).disparities
+    with step("bootstrap intervals", 2 * n_boot, unit="replicates") as advance:
+        audit = audit_counts(counts, n_boot=n_boot, seed=seed, min_group_size=size).to_dict()
+        advance(n_boot)
+        large = judged_counts(counts, size)
+        disparities = [] if large is None else audit_counts(
+            large, n_boot=n_boot, seed=seed, min_group_size=size).disparities
+        advance(n_boot)
     audit["disparities_all_groups"] = audit["disparities"]
     audit["disparities"] = disparities
     value, ci = roc_auc(frame.column("label").to_numpy(), frame.column("score").to_numpy())

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from pipelines.baselines import binary_label
 from pipelines.errors import ArgumentError, DataError
 from pipelines.faults import fault_point
+from pipelines.progress import step
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Inference", "choose_splits", "apply_threshold",
            "run_inference", "roc_auc", "grouped_auc", "torch_threads"]
@@ -349,8 +350,10 @@ def _score_all(scorer: Any, files: list[tuple[str, Path]], columns: list[str], s
     prepare = getattr(scorer, "prepare", None)
     offsets: dict[str, int] = {}
     done = 0
+    label = f"inference {getattr(scorer, 'model_id', '') or type(scorer).__name__}"
     with torch_threads(threads, needed=hasattr(scorer, "module")), contextlib.closing(
-            _read_ahead(files, columns, batch_rows, sensitive, prepare)) as reader:
+            _read_ahead(files, columns, batch_rows, sensitive, prepare)) as reader, \
+            step(label, total) as advance:
         for split, batch, prepared in reader:
             n = batch.num_rows
             rows = slice(done, done + n)
@@ -362,6 +365,7 @@ def _score_all(scorer: Any, files: list[tuple[str, Path]], columns: list[str], s
                 np.arange(start, start + n, dtype=np.int64))
             sink.put(split, batch, ids, scores[rows], pred[rows])
             done += n
+            advance(n)
             fault_point("evaluate.after_batch")
     finish = getattr(scorer, "finish", None)
     if finish is not None:
