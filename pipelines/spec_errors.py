@@ -8,6 +8,7 @@ nearest valid name (difflib) and the list of valid names.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ValidationError
 from pipelines.errors import SpecError
 
 __all__ = ["yaml_error", "spec_error_from_validation", "line_of", "suggest"]
+
+#: pydantic's names of union members and validators in an error location
+_TYPE_TAG = re.compile(r"^(?:[A-Z]\w*|[\w-]+\[.+\])$")
 
 
 def suggest(word: str, choices: list[str]) -> str:
@@ -168,10 +172,12 @@ def _clean_loc(
     tags: list[str] = []
     for i, part in enumerate(loc):
         after_index = i > 0 and isinstance(loc[i - 1], int) and part in known
-        if isinstance(part, str) and (after_index or part[:1].isupper() or "[" in part):
+        if isinstance(part, str) and (after_index or _TYPE_TAG.match(part)):
             tags.append(part)
             continue
         out.append(part)
+    if not out:  # a key that only looks like a tag (e.g. "1["): keep the location as given
+        return loc, ()
     return tuple(out), tuple(tags)
 
 

@@ -7,6 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No per-example deadlines (a loaded 2-core CI machine is slow); in CI the examples are
+# derived from the test itself, so a red run can be reproduced exactly.
+settings.register_profile(
+    "fairledger", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile("ci", parent=settings.get_profile("fairledger"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "fairledger")
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "datasets_spec"

@@ -129,3 +129,10 @@ def test_schema_json_is_current() -> None:
         "datasets_spec/schema.json is stale: run "
         "`.venv/bin/python -m pipelines.spec > datasets_spec/schema.json`"
     )
+
+
+@pytest.mark.parametrize("key", ["1[", "Name", "list[int]"])
+def test_unknown_top_level_keys_that_look_like_type_tags(key: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec({key: None})
+    assert info.value.line().startswith(f"<spec>: unknown field '{key}'; fix: ")
