@@ -19,6 +19,7 @@ from typing import Any
 __all__ = ["enable", "enabled", "step"]
 
 _LOG = logging.getLogger("fairledger")
+_LOG.setLevel(logging.INFO)  # step lines are INFO; the root logger's default would drop them
 _STATE = {"enabled": False}
 
 

@@ -22,6 +22,7 @@ SPECS = REPO / "datasets_spec"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "fairledger")  # as the CLI sets it
 os.environ.pop("FAIRLEDGER_HOME", None)
 
 

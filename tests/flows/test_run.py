@@ -46,6 +46,17 @@ def _artifact_keys(flow_run_id: Any) -> set[str]:
     return {str(a.key) for a in found}
 
 
+def _step_logs(flow_run_ids: list[Any]) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=flow_run_ids)), limit=200
+        )
+    return [log.message for log in logs if log.name == "fairledger"]
+
+
 @pytest.mark.realdata
 def test_run_compas_publishes_results_report_bundle_and_reuses(
     tmp_path: Path,
@@ -54,7 +65,8 @@ def test_run_compas_publishes_results_report_bundle_and_reuses(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     spec = str(spec_path / "compas.yaml")
-    before = {r.id for r in _flow_runs("publish_benchmark")}
+    names = ("publish_benchmark", "build_dataset", "evaluate_models")
+    before = {r.id for name in names for r in _flow_runs(name)}
     first = _run(capsys, spec, "--home", str(tmp_path), "--n-boot", "200")
     assert first["status"] == "published"
     assert set(first["reused"]) == {"compas_score", "logistic", "mlp"}
@@ -72,6 +84,10 @@ def test_run_compas_publishes_results_report_bundle_and_reuses(
     assert len(runs) == 1 and runs[0].state is not None and runs[0].state.is_completed()
     assert {"fairledger-compas-summary", "fairledger-compas-groups",
             "fairledger-compas-disparities"} <= _artifact_keys(runs[0].id)
+    steps = _step_logs([r.id for name in names for r in _flow_runs(name) if r.id not in before])
+    assert "ingest compas (all rows): started" in steps
+    assert any(m.startswith("ingest compas (all rows): 7,214 rows in ") for m in steps)
+    assert any(m.startswith("inference ") for m in steps)
 
     assert Path(first["report"]).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     with zipfile.ZipFile(first["bundle"]) as bundle:
