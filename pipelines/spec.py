@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipelines.errors import SpecError
+from pipelines.spec_base import NAME_PATTERN, SHA256_PATTERN, ColumnType, Scalar, _Strict
 from pipelines.spec_errors import spec_error_from_validation, yaml_error
+from pipelines.spec_models import (
+    BaselineModel,
+    Bound,
+    ModelSpec,
+    PredictionsModel,
+    ScoreColumnModel,
+    Thresholds,
+    TorchScriptModel,
+    TorchStateDictModel,
+)
 
 __all__ = [
     "ColumnType",
@@ -51,18 +61,6 @@ __all__ = [
     "spec_digest",
     "json_schema",
 ]
-
-ColumnType = Literal["int64", "float64", "string", "bool", "category", "date", "timestamp"]
-Scalar = str | int | float | bool
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
-SHA256_PATTERN = r"^[0-9a-f]{64}$"
-
-
-class _Strict(BaseModel):
-    """Base of every spec section: unknown fields are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
 
 class ReadOptions(_Strict):
     """How to read a delimited or structured source file."""
@@ -217,100 +215,6 @@ class ReferenceLink(_Strict):
     file: str
     features: list[str] | None = None
     kl_expectation: bool = False
-
-
-class _ModelBase(_Strict):
-    id: str = Field(pattern=NAME_PATTERN)
-    threshold: float = 0.5
-    direction: Literal[">=", ">", "<=", "<"] = ">="
-    splits: list[str] | None = None
-    description: str | None = None
-
-
-class ScoreColumnModel(_ModelBase):
-    """A score shipped with the data (e.g. COMPAS ``decile_score``)."""
-
-    kind: Literal["score_column"]
-    column: str
-
-
-class TorchScriptModel(_ModelBase):
-    """A TorchScript file pinned by sha256, fed the listed feature columns."""
-
-    kind: Literal["torchscript"]
-    path: str
-    sha256: str = Field(pattern=SHA256_PATTERN)
-    features: list[str] = Field(min_length=1)
-
-
-class TorchStateDictModel(_ModelBase):
-    """An importable ``module:Class`` with weights loaded ``weights_only=True``."""
-
-    kind: Literal["torch_state_dict"]
-    class_path: str = Field(alias="class", pattern=r"^[\w.]+:\w+$")
-    init: dict[str, Any] = Field(default_factory=dict)
-    weights: str
-    sha256: str = Field(pattern=SHA256_PATTERN)
-    features: list[str] = Field(min_length=1)
-
-
-class PredictionsModel(_ModelBase):
-    """Predictions made elsewhere, keyed by the dataset's id column."""
-
-    kind: Literal["predictions"]
-    path: str
-    sha256: str = Field(pattern=SHA256_PATTERN)
-    score_column: str = "score"
-
-
-class BaselineModel(_ModelBase):
-    """A baseline fairledger trains deterministically on the train split."""
-
-    kind: Literal["baseline"]
-    algorithm: Literal["logistic", "mlp"]
-    features: list[str] | None = None
-    include_sensitive: bool = False
-    #: Integer-coded columns to one-hot encode as categories (e.g. admission codes).
-    categorical: list[str] = Field(default_factory=list)
-    epochs: int = Field(20, ge=1)
-    hidden: int = Field(32, ge=1)
-    seed: int = 0
-
-
-ModelSpec = Annotated[
-    ScoreColumnModel | TorchScriptModel | TorchStateDictModel | PredictionsModel | BaselineModel,
-    Field(discriminator="kind"),
-]
-
-
-class Bound(_Strict):
-    """Acceptable range of a metric; outside ``warn_*`` warns, outside min/max fails."""
-
-    min: float | None = None
-    max: float | None = None
-    warn_min: float | None = None
-    warn_max: float | None = None
-
-
-class Thresholds(BaseModel):
-    """Thresholds for findings: ``min_group_size`` plus one :class:`Bound` per metric."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_group_size: int = Field(30, ge=1)
-    metrics: dict[str, Bound] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _collect_metrics(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "metrics" in data:
-            return data
-        known = {"min_group_size"}
-        metrics = {k: v for k, v in data.items() if k not in known}
-        for key in metrics:
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(key)):
-                raise ValueError(f"threshold name '{key}' must be a snake_case metric name")
-        return {**{k: v for k, v in data.items() if k in known}, "metrics": metrics}
 
 
 class Schedule(_Strict):
