@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import numpy as np
-import pytest
 import torch
 import yaml
 from _scenario import leftovers, spec_doc
@@ -26,8 +24,6 @@ def _dataset(root, name, text, models):
     return path
 
 
-@pytest.mark.skipif(not os.environ.get("FAIRLEDGER_SLOW_TESTS"),
-                    reason="~13 min today (see the reliability report); FAIRLEDGER_SLOW_TESTS=1")
 def test_sensitive_feature_with_100000_distinct_values(bench):
     n = 100_000
     rng = np.random.default_rng(5)
