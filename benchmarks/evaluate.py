@@ -4,20 +4,22 @@ One run, >= 5 million generated rows (6 numeric, 2 dictionary-encoded categorica
 a string group, label and id), for torch's default thread count and for one thread:
 
 1. train the MLP baseline (pipelines.baselines) on 50,000 rows;
-2. write the rows to Parquet as the ledger does (zstd, row groups of 1 Mi rows);
+2. write the rows to Parquet with the ledger's own split writer
+   (pipelines.store.split_file_writer, row groups of pipelines.store.ROW_GROUP_ROWS);
 3. pipeline: pipelines.evaluate.run_inference -- read the needed columns from Parquet,
    encode, forward, threshold, write predictions.parquet and build the audit frame;
-4. pure forward: the same TorchScript module (same preprocessing inside it) on the same
-   rows, already encoded as tensors in memory (encoding not timed), in batches of the
-   same size (pipelines.evaluate.DEFAULT_BATCH_ROWS), under torch.inference_mode().
+4. pure forward: the same scorer's forward (same TorchScript module, same preprocessing
+   inside it, same calls of pipelines.models.FORWARD_ROWS rows, same allocator settings
+   pipelines.evaluate.inference_runtime) on the same rows, already encoded as tensors in
+   memory (encoding not timed), under torch.inference_mode().
 
 Each measurement runs in its own subprocess: its peak RSS and page faults are its own, and
-neither side inherits the other's warmed heap or thread pools. The machine is shared, so
-the two sides run interleaved, --rounds times each, and the best round of each side is
-compared (the minimum time is the least disturbed one); the median is printed too. CPU
-seconds are printed beside wall time: with --threads 1 torch computes on one core while
-the pipeline's reader and writer threads (and Arrow's decoder) use the other.
-Usage: python benchmarks/evaluate.py [--rows 5000000] [--threads N] [--rounds 3]
+neither side inherits the other's warmed heap or thread pools. The machine may be shared, so
+the two sides run interleaved, --rounds times each; the ratio of the best rounds (the least
+disturbed ones) and the ratio of the medians are both printed. CPU seconds are printed
+beside wall time: with --threads 1 torch computes on one core while the pipeline's reader
+and writer threads (and Arrow's decoder) use the other.
+Usage: python benchmarks/evaluate.py [--rows 5000000] [--threads N] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.evaluate import DEFAULT_BATCH_ROWS as BATCH  # noqa: E402
+from pipelines.evaluate import inference_runtime  # noqa: E402
+from pipelines.models import FORWARD_ROWS  # noqa: E402
+from pipelines.store import ROW_GROUP_ROWS, split_file_writer  # noqa: E402
 
 
 def make_table(n: int, seed: int) -> pa.Table:
@@ -66,13 +71,14 @@ def prepare(work: Path, rows: int) -> None:
                           sensitive=["group"])
     (work / "mlp.pt").write_bytes(blob)
     writer = None
-    for start in range(0, rows, 1 << 20):
-        chunk = make_table(min(1 << 20, rows - start), 1 + start)
+    for start in range(0, rows, ROW_GROUP_ROWS):
+        chunk = make_table(min(ROW_GROUP_ROWS, rows - start), 1 + start)
         chunk = chunk.set_column(chunk.schema.get_field_index("id"), "id",
                                  pa.array(np.arange(start, start + chunk.num_rows)))
         if writer is None:
-            writer = pq.ParquetWriter(work / "data.parquet", chunk.schema, compression="zstd")
-        writer.write_table(chunk, row_group_size=1 << 20)
+            schema = chunk.schema
+            writer = split_file_writer(work / "data.parquet", schema)
+        writer.write_table(chunk.cast(schema), row_group_size=ROW_GROUP_ROWS)
     assert writer is not None
     writer.close()
 
@@ -104,19 +110,17 @@ def measure_forward(work: Path, threads: int | None) -> dict:
 
     scorer = load_baseline_file(work / "mlp.pt", "mlp")
     table = pq.read_table(work / "data.parquet", columns=scorer.columns)
-    tensors = []
-    for batch in table.to_batches(max_chunksize=BATCH):
-        num, cat = scorer.encode(batch)
-        tensors.append((torch.from_numpy(num), torch.from_numpy(cat)))
+    encoded = [(scorer.encode(batch), batch.num_rows)
+               for batch in table.to_batches(max_chunksize=BATCH)]
     del table
     if threads:
         torch.set_num_threads(threads)
     rows = 0
-    with torch.inference_mode():
+    with torch.inference_mode(), inference_runtime():
         cpu0, faults0 = _usage()
         start = time.perf_counter()
-        for x_num, x_cat in tensors:
-            rows += scorer.module(x_num, x_cat).shape[0]
+        for prepared, n in encoded:
+            rows += scorer.forward(prepared, n).shape[0]
         seconds = time.perf_counter() - start
         cpu1, faults1 = _usage()
     return {"rows": rows, "seconds": seconds, "cpu": cpu1 - cpu0, "faults": faults1 - faults0}
@@ -145,17 +149,19 @@ def compare(work: Path, threads: int | None, rounds: int) -> None:
             runs[kind].append(run(kind, work, threads))
     label = {"pipeline": "pipeline (Parquet -> predictions.parquet)",
              "forward": "pure forward (tensors in memory)"}
-    rates = {}
+    rates, medians = {}, {}
     print(f"-- torch threads: {threads or f'default ({os.cpu_count()} cores)'}")
     for kind, ms in runs.items():
         best = min(ms, key=lambda m: m["seconds"])
         rates[kind] = best["rows"] / best["seconds"]
-        median = statistics.median(m["rows"] / m["seconds"] for m in ms)
-        print(f"   {label[kind]:<42} best {rates[kind]:>12,.0f} rows/s  median {median:>12,.0f}"
-              f"  {best['seconds']:5.2f} s  cpu {best['cpu']:5.2f} s  faults {best['faults']:>7,}"
-              f"  peak RSS {best['peak_rss_mb']:5.0f} MiB")
-    ratio = rates["pipeline"] / rates["forward"]
-    print(f"   ratio pipeline / pure forward (best rounds): {ratio:.1%}  (goal >= 80%)")
+        medians[kind] = statistics.median(m["rows"] / m["seconds"] for m in ms)
+        cpu = statistics.median(m["cpu"] for m in ms)
+        print(f"   {label[kind]:<42} best {rates[kind]:>12,.0f} rows/s  median "
+              f"{medians[kind]:>12,.0f}  {best['seconds']:5.2f} s  cpu (median) {cpu:5.2f} s"
+              f"  faults {best['faults']:>7,}  peak RSS {best['peak_rss_mb']:5.0f} MiB")
+    best_ratio = rates["pipeline"] / rates["forward"]
+    print(f"   ratio pipeline / pure forward: best rounds {best_ratio:.1%}, medians "
+          f"{medians['pipeline'] / medians['forward']:.1%}  (goal >= 80%)")
 
 
 def main() -> None:
@@ -163,7 +169,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--threads", type=int, default=None,
                         help="one torch thread count (default: compare torch's default and 1)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--child", choices=["pipeline", "forward"])
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
@@ -174,7 +180,8 @@ def main() -> None:
         work = Path(tmp)
         prepare(work, args.rows)
         size = (work / "data.parquet").stat().st_size / 2**20
-        print(f"rows {args.rows:,}  parquet {size:.0f} MiB  batch {BATCH:,}  rounds {args.rounds}"
+        print(f"rows {args.rows:,}  parquet {size:.0f} MiB  batch {BATCH:,}  forward calls of "
+              f"{FORWARD_ROWS:,} rows  rounds {args.rounds}"
               f"  load average {os.getloadavg()[0]:.1f} (cores {os.cpu_count()})")
         for threads in ([args.threads] if args.threads else [None, 1]):
             compare(work, threads, args.rounds)

@@ -145,6 +145,13 @@ def binary_label(col: pa.ChunkedArray | pa.Array, positive: Sequence[Any],
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         values = pa.array([str(v) for v in positive])
         col = pc.cast(col, pa.string())
+    if pa.types.is_integer(col.type) and pa.types.is_integer(values.type):
+        # comparing with each positive value: ~50x faster than pc.is_in (and np.isin)
+        ints = col.to_numpy()
+        mask = np.zeros(len(ints), dtype=bool)
+        for value in values.to_pylist():
+            mask |= ints == value
+        return mask.astype(np.int8)
     mask = pc.is_in(col, value_set=values)
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=np.int8)
 

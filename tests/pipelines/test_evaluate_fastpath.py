@@ -73,8 +73,10 @@ def test_streamed_scores_match_whole_table_forward(tmp_path, model_path, batch_r
                         threads=1, batch_rows=batch_rows)
     expected = _reference(model_path, table)
     preds = pq.read_table(out)
-    assert preds.schema == pa.schema([("split", pa.string()), ("id", pa.int64()),
-                                      ("score", pa.float64()), ("prediction", pa.int8())])
+    assert preds.schema == pa.schema([pa.field("split", pa.string(), nullable=False),
+                                      ("id", pa.int64()),
+                                      pa.field("score", pa.float64(), nullable=False),
+                                      pa.field("prediction", pa.int8(), nullable=False)])
     assert preds["id"].to_pylist() == list(range(N))
     assert preds["split"].to_pylist() == ["test"] * N
     np.testing.assert_allclose(preds["score"].to_numpy(), expected, rtol=1e-6, atol=1e-7)
