@@ -103,7 +103,7 @@ def _audit(spec: DatasetSpec, frame: Any, n_boot: int, seed: int) -> tuple[dict,
     from audits.counts import count_confusion
     from audits.engine import audit_counts
     from audits.verdict import judge, judged_counts
-    from pipelines.evaluate import grouped_auc, roc_auc
+    from pipelines.auc import grouped_auc, roc_auc
 
     counts = count_confusion(frame, label="label", prediction="prediction",
                              sensitive=spec.sensitive_columns, intersections=spec.intersections)

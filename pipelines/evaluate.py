@@ -8,8 +8,8 @@ returns the small table the audit needs (label, prediction, score and the
 sensitive columns; string ones dictionary-encoded). Three threads overlap:
 a reader decodes and encodes the next batches, the caller's thread runs the
 model, a writer writes predictions; see ``benchmarks/evaluate.py`` for the
-throughput against the bare forward pass. :func:`roc_auc` gives the
-threshold-free metric, overall and per group.
+throughput against the bare forward pass. The threshold-free metric,
+ROC AUC, is in :mod:`pipelines.auc`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.baselines import binary_label
@@ -34,7 +33,7 @@ from pipelines.faults import fault_point
 from pipelines.progress import step
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Inference", "choose_splits", "apply_threshold",
-           "run_inference", "roc_auc", "grouped_auc", "torch_threads", "inference_runtime"]
+           "run_inference", "torch_threads", "inference_runtime"]
 
 #: Rows per inference batch.
 DEFAULT_BATCH_ROWS = 1 << 18
@@ -403,47 +402,3 @@ def _score_all(scorer: Any, files: list[tuple[str, Path]], columns: list[str], s
     if finish is not None:
         finish()
     return scores[:done], pred[:done]
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Return 1-based ranks with ties given their average rank."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return ((ends - counts + 1 + ends) / 2.0)[inverse]
-
-
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, list[float] | None]:
-    """Return ROC AUC and a 95 % interval (None when one class is absent).
-
-    The AUC is the Mann-Whitney statistic with average ranks for ties; the
-    interval uses the Hanley & McNeil (1982) standard error, "The meaning
-    and use of the area under a ROC curve", Radiology 143(1), 29-36.
-    """
-    y = np.asarray(labels, dtype=bool)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return None, None
-    ranks = _average_ranks(np.asarray(scores, dtype=np.float64))
-    auc = float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n0 - 1) * (q2 - auc * auc)) / (n1 * n0)
-    half = 1.959963984540054 * float(np.sqrt(max(var, 0.0)))
-    return auc, [max(0.0, auc - half), min(1.0, auc + half)]
-
-
-def grouped_auc(frame: pa.Table, features: Sequence[str]) -> dict[tuple[str, str], dict]:
-    """Return ``{(feature, group): {"value", "ci"}}``: ROC AUC per group ("(missing)" too)."""
-    y = frame.column("label").to_numpy()
-    s = frame.column("score").to_numpy()
-    out: dict[tuple[str, str], dict] = {}
-    for feature in features:
-        members = feature.split("&")
-        keys = [pc.cast(frame.column(m), pa.string()).fill_null("(missing)").to_numpy(
-            zero_copy_only=False) for m in members]
-        joined = keys[0] if len(keys) == 1 else np.array(
-            ["&".join(p) for p in zip(*keys, strict=True)])
-        for group in np.unique(joined):
-            mask = joined == group
-            value, ci = roc_auc(y[mask], s[mask])
-            out[(feature, str(group))] = {"value": value, "ci": ci}
-    return out

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from flows.evaluate import evaluate_model
-from pipelines.evaluate import apply_threshold, choose_splits, roc_auc, run_inference
+from pipelines.auc import roc_auc
+from pipelines.evaluate import apply_threshold, choose_splits, run_inference
 from pipelines.models import ScoreColumnScorer
 from pipelines.spec import load_spec
 
