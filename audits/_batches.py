@@ -57,12 +57,15 @@ def _from_path(
 
         schema = pq.read_schema(path)
         _check_columns(schema, columns, where)
-        pf = pq.ParquetFile(path, read_dictionary=[c for c in dictionary if c in schema.names])
+        # no pre-buffering: it keeps every column chunk read until the file closes
+        pf = pq.ParquetFile(path, read_dictionary=[c for c in dictionary if c in schema.names],
+                            pre_buffer=False)
         yield from pf.iter_batches(batch_size=batch_size, columns=list(columns))
         return
     from pyarrow import csv
 
-    reader = csv.open_csv(path, read_options=csv.ReadOptions(block_size=1 << 24))
+    # small blocks: the streaming reader reads up to ~32 blocks ahead of its consumer
+    reader = csv.open_csv(path, read_options=csv.ReadOptions(block_size=1 << 21))
     _check_columns(reader.schema, columns, where)
     for batch in reader:
         yield batch.select(list(columns))

@@ -224,7 +224,8 @@ def _stream(spec: DatasetSpec, split_paths: Mapping[str, Path], batch_size: int
                             fix="rebuild the dataset with the current spec")
     stream = _Stream(spec, schema)
     for split, path in split_paths.items():
-        pf = pq.ParquetFile(path, read_dictionary=spec.sensitive_columns)
+        # no pre-buffering: it caches every column chunk read until the file closes
+        pf = pq.ParquetFile(path, read_dictionary=spec.sensitive_columns, pre_buffer=False)
         for batch in pf.iter_batches(batch_size=batch_size, columns=schema.names):
             stream.add(split, batch)
     if not stream.counts:

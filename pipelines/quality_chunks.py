@@ -6,6 +6,7 @@ How each kind of expectation is combined is described in :mod:`pipelines.quality
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from pipelines.quality_run import (
     raised,
 )
 from pipelines.quality_source import ValueKinds, declared_frame, to_frame
+from pipelines.quality_spill import HashStore
 from pipelines.quality_suite import PlannedExpectation
 
 __all__ = ["UniqueTracker", "validate_source", "suite_result"]
@@ -31,13 +33,23 @@ __all__ = ["UniqueTracker", "validate_source", "suite_result"]
 class UniqueTracker:
     """Streaming 64-bit row hashes of one uniqueness expectation's columns.
 
+    The hashes are held by a :class:`~pipelines.quality_spill.HashStore`:
+    in memory for small tables, spilled to partition files by hash prefix
+    for large ones, so memory does not grow with the row count.
+
     Parameters
     ----------
     planned : PlannedExpectation
         ``expect_column_values_to_be_unique`` or ``expect_compound_columns_to_be_unique``.
+    num_rows : int
+        Rows of the table (decides whether the hashes spill to disk).
+    folder : pathlib.Path, optional
+        Where spilled hashes go (the system temporary folder when None).
     """
 
-    def __init__(self, planned: PlannedExpectation) -> None:
+    def __init__(
+        self, planned: PlannedExpectation, num_rows: int = 0, folder: Path | None = None
+    ) -> None:
         args = planned.args
         self.planned = planned
         single = planned.expectation == "expect_column_values_to_be_unique"
@@ -46,8 +58,7 @@ class UniqueTracker:
         self.ignore = "any_value_is_missing" if single else str(
             args.get("ignore_row_if") or "all_values_are_missing"
         )
-        self.hashes: list[np.ndarray] = []
-        self.positions: list[tuple[int, np.ndarray | None, int]] = []
+        self.store = HashStore(num_rows, folder)
         self.rows = 0
         self.ignored = 0
 
@@ -57,40 +68,26 @@ class UniqueTracker:
 
         sub = frame[self.columns]
         hashes = pd.util.hash_pandas_object(sub, index=False).to_numpy()
-        skip = None
+        positions = np.arange(self.rows, self.rows + len(sub), dtype=np.int64)
         if self.ignore != "never" and len(sub):
             missing = sub.isna()
             rule = missing.any(axis=1) if self.ignore == "any_value_is_missing" else missing.all(
                 axis=1
             )
             skip = rule.to_numpy(dtype=bool)
-        kept = None
-        if skip is not None and skip.any():
-            kept = np.flatnonzero(~skip)
-            hashes = hashes[kept]
-            self.ignored += int(skip.sum())
-        self.hashes.append(hashes)
-        self.positions.append((self.rows, kept, len(hashes)))
+            if skip.any():
+                hashes, positions = hashes[~skip], positions[~skip]
+                self.ignored += int(skip.sum())
+        self.store.add(hashes, positions)
         self.rows += len(sub)
 
     def candidates(self) -> np.ndarray:
         """Row positions (ascending) whose hash occurs more than once: every duplicate is one."""
-        if not self.hashes:
-            return np.empty(0, dtype=np.int64)
-        ordered = np.concatenate(self.hashes)
-        ordered.sort()  # in place: one extra copy of the hashes, no index arrays
-        same = ordered[1:] == ordered[:-1]
-        repeated = np.unique(ordered[1:][same])
-        del ordered, same
-        hashes, self.hashes = self.hashes, []
-        if not len(repeated):
-            return np.empty(0, dtype=np.int64)
-        out = []
-        for (offset, kept, _), chunk in zip(self.positions, hashes, strict=True):
-            at = np.minimum(np.searchsorted(repeated, chunk), len(repeated) - 1)
-            local = np.flatnonzero(repeated[at] == chunk)
-            out.append(offset + (local if kept is None else kept[local]))
-        return np.concatenate(out).astype(np.int64)
+        return self.store.repeated_rows()
+
+    def close(self) -> None:
+        """Remove any spilled hashes (idempotent)."""
+        self.store.close()
 
 
 def _read_rows(source: Source, columns: list[str], rows: np.ndarray) -> pa.Table:
@@ -182,6 +179,35 @@ def _distinct_frame(source: Source, planned: PlannedExpectation, values: ValueKi
     return to_frame(table, values)
 
 
+def _stream(
+    source: Source,
+    schema: list[PlannedExpectation],
+    streamed: list[PlannedExpectation],
+    trackers: list[UniqueTracker],
+    runner: GXRunner,
+    values: ValueKinds,
+) -> tuple[dict[str, list[Any]], Any]:
+    """Make the one pass over the chunks: schema checks, per-chunk GX runs, row hashes."""
+    definition = runner.definition(streamed) if streamed else None
+    per_chunk: dict[str, list[Any]] = defaultdict(list)
+    first = None
+    for chunk in source.chunks():
+        if schema and first is None:  # dtypes only: the chunk's head is enough
+            first, out = runner.run(runner.definition(schema), declared_frame(chunk.slice(0, 1000)))
+            per_chunk.update({k: [r] for k, r in out.items()})
+        frame = to_frame(chunk, values)
+        del chunk
+        if definition is not None:
+            run, out = runner.run(definition, frame)
+            first = first or run
+            for key, result in out.items():
+                per_chunk[key].append(result)
+        for tracker in trackers:
+            tracker.add(frame)
+        del frame
+    return per_chunk, first
+
+
 def validate_source(
     name: str, plan: list[PlannedExpectation], source: Source
 ) -> tuple[dict[str, Any], Any, GXRunner]:
@@ -208,34 +234,21 @@ def validate_source(
     for p in distinct:
         by_kind[kinds[plan_key(p)]].append(p)
     streamed = by_kind["row_count"] + by_kind["map"]
-    trackers = [UniqueTracker(p) for p in by_kind["unique"]]
     runner = GXRunner(name)
     values = source.value_kinds()
-    definition = runner.definition(streamed) if streamed else None
-    per_chunk: dict[str, list[Any]] = defaultdict(list)
-    first = None
-    for chunk in source.chunks():
-        if by_kind["schema"] and first is None:  # dtypes only: the chunk's head is enough
-            first, out = runner.run(
-                runner.definition(by_kind["schema"]), declared_frame(chunk.slice(0, 1000))
-            )
-            per_chunk.update({k: [r] for k, r in out.items()})
-        frame = to_frame(chunk, values)
-        del chunk
-        if definition is not None:
-            run, out = runner.run(definition, frame)
-            first = first or run
-            for key, result in out.items():
-                per_chunk[key].append(result)
+    folder = getattr(source, "spill_dir", None)
+    trackers = [UniqueTracker(p, source.num_rows, folder) for p in by_kind["unique"]]
+    try:
+        per_chunk, first = _stream(source, by_kind["schema"], streamed, trackers, runner, values)
+        results = {
+            plan_key(p): _combine(kinds[plan_key(p)], p, per_chunk[plan_key(p)])
+            for p in by_kind["schema"] + streamed
+        }
+        del per_chunk
+        results.update(_finish_unique(trackers, source, runner, values))
+    finally:
         for tracker in trackers:
-            tracker.add(frame)
-        del frame
-    schema_and_streamed = by_kind["schema"] + streamed
-    results = {
-        plan_key(p): _combine(kinds[plan_key(p)], p, per_chunk[plan_key(p)])
-        for p in schema_and_streamed
-    }
-    results.update(_finish_unique(trackers, source, runner, values))
+            tracker.close()
     distinct_only = [p for p in by_kind["whole"] if _distinct_only(p)]
     for planned in distinct_only:
         frame = _distinct_frame(source, planned, values)

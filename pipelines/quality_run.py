@@ -189,7 +189,8 @@ class GXRunner:
         self.name = name
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        asset = self.context.data_sources.add_pandas("fairledger").add_dataframe_asset(name)
+        self.datasource = self.context.data_sources.add_pandas("fairledger")
+        asset = self.datasource.add_dataframe_asset(name)
         self.batch = asset.add_batch_definition_whole_dataframe("all")
         self._count = 0
 
@@ -212,8 +213,24 @@ class GXRunner:
 
     def run(self, definition: Any, frame: Any) -> tuple[Any, dict[str, Any]]:
         """Validate ``frame``; return the GX run and its results by expectation key."""
-        run = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+        try:
+            run = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+        finally:
+            self.forget_frames()
         return run, {r.expectation_config.meta["fairledger_key"]: r for r in run.results}
+
+    def forget_frames(self) -> None:
+        """Drop the frames GX's cached execution engine keeps after each run.
+
+        The pandas datasource reuses one execution engine whose batch manager
+        keeps every validated frame (a new batch id per run), so without this
+        the gate would hold every chunk it has seen.
+        """
+        manager = getattr(self.datasource.execution_engine, "batch_manager", None)
+        if manager is None:
+            return
+        manager.batch_data_cache.clear()
+        manager.reset_batch_cache()
 
 
 def raised(result: Any) -> bool:

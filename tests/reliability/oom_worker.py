@@ -4,7 +4,9 @@
 needs, replaces the Prefect tasks and flow of :mod:`flows.build` by their
 plain functions (no Prefect server, as ``worker.py`` does), caps its virtual
 memory at its current size plus HEADROOM_MB, then runs the real command
-line; its exit code is the CLI's. Prints ``peak <KiB>`` on stdout at the end.
+line; its exit code is the CLI's. Prints ``peak <KiB>`` (ru_maxrss) and
+``address space growth <KiB>`` (VmPeak minus VmSize before the build) at the end.
+A HEADROOM_MB of 0 runs the same build without any cap (to measure its peak).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
-def _vm_bytes() -> int:
+def _vm_bytes(field: str = "VmSize") -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
+    raise RuntimeError(f"no {field}")
 
 
 def _warm_threads(home: str, spec_path: str) -> None:
@@ -53,10 +55,13 @@ def main(home: str, spec: str, headroom_mb: int) -> int:
     fb.build_dataset = fb.build_dataset.fn  # type: ignore[assignment]
     fb.get_run_logger = lambda: logging.getLogger("fairledger.oom")  # type: ignore[assignment,misc]
     _warm_threads(home, spec)
-    limit = _vm_bytes() + headroom_mb * (1 << 20)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    start = _vm_bytes()
+    if headroom_mb > 0:
+        limit = start + headroom_mb * (1 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     code = cli.main(["build", spec, "--home", home])
     print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+    print(f"address space growth {(_vm_bytes('VmPeak') - start) >> 10}")
     return code
 
 
