@@ -37,7 +37,7 @@ from audits import _dataset_findings as df
 from audits._batches import DEFAULT_BATCH_SIZE
 from audits._encode import Dictionary, sort_key
 from audits._label_bias import base_rate_rows, label_parity
-from audits.counts import Counts, GroupCounts, count_labels
+from audits.counts import Counts, GroupCounts, count_labels, level_positions
 from audits.coverage import cells_report, maximal_uncovered_patterns
 from audits.missingness import MissingnessAccumulator
 from audits.proxies import ProxyAccumulator, column_kind
@@ -113,8 +113,7 @@ def _expand(gc: GroupCounts, declared: Mapping[str, list[str] | None]
     pairs = zip(gc.members, gc.levels, strict=True)
     levels = tuple(_levels(declared.get(m), lv) for m, lv in pairs)
     out = np.zeros([len(lv) for lv in levels] + list(gc.table.shape[len(gc.members):]))
-    index = [np.array([t.index(x) for x in lv], dtype=np.int64)
-             for lv, t in zip(gc.levels, levels, strict=False)]
+    index = [level_positions(lv, t) for lv, t in zip(gc.levels, levels, strict=False)]
     index += [np.arange(k) for k in gc.table.shape[len(gc.members):]]
     out[np.ix_(*index)] = gc.table
     n = out[..., 0].sum(axis=-1)

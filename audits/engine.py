@@ -282,7 +282,6 @@ def _overall_metrics(counts: Counts, reps: FeatureReplicates | None) -> dict[str
 
 def audit_counts(
     counts: Counts, *, n_boot: int = 1000, seed: int = 0, min_group_size: int = 30,
-    level: float = 0.95,
 ) -> AuditResult:
     """Audit binary confusion counts: rates, disparities and their intervals.
 
@@ -297,8 +296,6 @@ def audit_counts(
     min_group_size : int
         Groups with fewer rows are flagged ``small``; disparities that use
         them are marked ``low_confidence``.
-    level : float
-        Coverage of the bootstrap intervals (Wilson intervals are 95 %).
 
     Returns
     -------
@@ -330,7 +327,7 @@ def audit_counts(
             first_reps = reps if first_reps is None else first_reps
         groups.extend(_feature_groups(item, cells, raw, reps, min_group_size))
         disparities.extend(_feature_disparities(item, cells, raw, reps, min_group_size))
-    boot = {"n_boot": n_boot, "seed": seed, "method": BOOTSTRAP_METHOD, "level": level}
+    boot = {"n_boot": n_boot, "seed": seed, "method": BOOTSTRAP_METHOD, "level": 0.95}
     small = [{"feature": g["feature"], "group": g["group"], "n": g["n"]}
              for g in groups if g["small"]]
     extra = {"min_group_size": min_group_size, "small_groups": small}

@@ -18,7 +18,9 @@ neither side inherits the other's warmed heap or thread pools. The machine may b
 the two sides run interleaved, --rounds times each; the ratio of the best rounds (the least
 disturbed ones) and the ratio of the medians are both printed. CPU seconds are printed
 beside wall time: with --threads 1 torch computes on one core while the pipeline's reader
-and writer threads (and Arrow's decoder) use the other.
+and writer threads (and Arrow's decoder) use the other. At the default thread count the
+pure forward uses torch's default (one thread per core) and the pipeline its own default,
+one torch thread fewer (pipelines.evaluate.torch_threads).
 Usage: python benchmarks/evaluate.py [--rows 5000000] [--threads N] [--rounds 5]
 """
 
@@ -150,7 +152,9 @@ def compare(work: Path, threads: int | None, rounds: int) -> None:
     label = {"pipeline": "pipeline (Parquet -> predictions.parquet)",
              "forward": "pure forward (tensors in memory)"}
     rates, medians = {}, {}
-    print(f"-- torch threads: {threads or f'default ({os.cpu_count()} cores)'}")
+    print(f"-- torch threads: {threads or 'default'}" + ("" if threads else
+          " (pure forward: torch's default; pipeline: torch's default minus one, the other "
+          "core reads and writes)"))
     for kind, ms in runs.items():
         best = min(ms, key=lambda m: m["seconds"])
         rates[kind] = best["rows"] / best["seconds"]

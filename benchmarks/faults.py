@@ -27,8 +27,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "reliability")]
 
-from _scenario import Zygote, cli_env, leftovers, snapshot, synthetic_csv, write_dataset  # noqa: E402
-from conftest import zip_source_spec  # noqa: E402
+from _scenario import (  # noqa: E402
+    Zygote,
+    cli_env,
+    leftovers,
+    snapshot,
+    synthetic_csv,
+    write_dataset,
+    zip_source_spec,
+)
 from test_crash import BUILD_FAULTS, EVALUATE_FAULTS, EXPORT_FAULTS  # noqa: E402
 
 import pipelines.bundle_verify  # noqa: E402,F401

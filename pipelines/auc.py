@@ -53,8 +53,12 @@ def grouped_auc(frame: pa.Table, features: Sequence[str]) -> dict[tuple[str, str
             zero_copy_only=False) for m in members]
         joined = keys[0] if len(keys) == 1 else np.array(
             ["&".join(p) for p in zip(*keys, strict=True)])
-        for group in np.unique(joined):
-            mask = joined == group
-            value, ci = roc_auc(y[mask], s[mask])
+        # rows of each group in table order, without one full-length mask per group
+        groups, inverse = np.unique(joined, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(groups)))])
+        for k, group in enumerate(groups):
+            rows = order[bounds[k]:bounds[k + 1]]
+            value, ci = roc_auc(y[rows], s[rows])
             out[(feature, str(group))] = {"value": value, "ci": ci}
     return out

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipelines._json_indent import indent_compact
 from pipelines.errors import ArgumentError, LedgerError, LockTimeout
 from pipelines.faults import fault_point
 
@@ -49,10 +50,40 @@ _TEMP_RE = re.compile(r"^\.(?:staging|.+\.tmp)-(\d+)-[0-9a-f]+$")
 _CHUNK = 4 << 20
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(obj: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by their names, recursively."""
+    """Replace non-finite floats (not valid JSON) by their names, recursively.
+
+    Also turns dict keys into strings, tuples into lists and paths into POSIX
+    strings. Plain values (exact ``str``, ``int``, ``bool``, ``None`` and finite
+    ``float``) are copied inline, without a call each: this walk runs over
+    every value of a result with 100,000 groups.
+    """
+    kind = type(obj)
+    if kind in _PLAIN:
+        return obj
+    if kind is float:
+        return obj if obj - obj == 0.0 else _nonfinite(obj)
+    if kind is dict:
+        return {k if type(k) is str else str(k):
+                v if type(v) in _PLAIN or (type(v) is float and v - v == 0.0) else _jsonable(v)
+                for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN or (type(v) is float and v - v == 0.0) else _jsonable(v)
+                for v in obj]
+    return _jsonable_other(obj)
+
+
+def _nonfinite(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _jsonable_other(obj: Any) -> Any:
+    """:func:`_jsonable` for subclasses of the plain types, paths and anything else."""
     if isinstance(obj, float) and not math.isfinite(obj):
-        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+        return _nonfinite(obj)
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -88,12 +119,19 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def pretty_json(obj: Any) -> bytes:
-    """Serialise ``obj`` for people: sorted keys, indented, trailing newline."""
+    """Serialise ``obj`` for people: sorted keys, indented, trailing newline.
+
+    The bytes are those of ``json.dumps(obj, sort_keys=True, indent=2,
+    ensure_ascii=False)`` plus a newline (after :func:`canonical_json`'s
+    replacements), produced by the C encoder and indented in bulk
+    (:func:`pipelines._json_indent.indent_compact`): seconds, not minutes,
+    for a result with 100,000 groups.
+    """
     text = json.dumps(
-        _jsonable(obj), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False,
-        default=str,
+        _jsonable(obj), sort_keys=True, separators=(",", ": "), ensure_ascii=False,
+        allow_nan=False, default=str,
     )
-    return (text + "\n").encode("utf-8")
+    return indent_compact(text.encode("utf-8")) + b"\n"
 
 
 def new_temp_name(stem: str) -> str:

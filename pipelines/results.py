@@ -10,9 +10,13 @@ Layout::
 A model's folder is written as a staging folder beside it and renamed into
 place, so readers see the old result or the new one, never half of one.
 ``result.json`` records the sha256 of every file beside it, the dataset
-version and the sha256 of its manifest, and an ``integrity`` digest of its
-own content; :func:`verify_results` (registered with the ledger's verify)
-checks all of it and that the dataset version still verifies.
+version and the sha256 of its manifest, and two ``integrity`` digests: of its
+content (``content_sha256``, the canonical JSON without ``integrity``) and
+of the file itself (``file_sha256``: the sha256 of the file's bytes with
+these 64 hex digits read as ``0``), so that :func:`verify_results`
+(registered with the ledger's verify) detects any changed byte, whitespace
+included, by hashing the file once instead of re-encoding it. It checks that
+the dataset version still verifies too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipelines.building import code_digest as package_digest
 from pipelines.errors import FairledgerError
 from pipelines.faults import fault_point
 from pipelines.ledger_io import (
@@ -45,17 +50,20 @@ from pipelines.ledger_io import (
 )
 from pipelines.ledger_read import split_path, version_dir
 from pipelines.ledger_verify import problem, register_verifier
+from pipelines.result_file import (
+    INTEGRITY_METHOD,
+    file_digest,
+    file_digest_offset,
+    result_bytes,
+    section,
+)
 
-__all__ = ["RESULT_FORMAT", "CODE_MODULES", "results_root", "model_dir", "code_digest",
+__all__ = ["RESULT_FORMAT", "results_root", "model_dir", "code_digest",
            "reuse_key", "provenance", "build_result", "new_staging", "commit_staging",
-           "read_result", "find_reusable", "verify_results", "content_digest"]
+           "read_result", "find_reusable", "verify_results", "content_digest", "result_bytes",
+           "INTEGRITY_METHOD"]
 
 RESULT_FORMAT = "fairledger.result/1"
-#: Modules whose source makes up the evaluation code version (reuse key).
-CODE_MODULES = ("pipelines/models.py", "pipelines/predictions_model.py",
-                "pipelines/baselines.py", "pipelines/_baseline_net.py", "pipelines/evaluate.py",
-                "pipelines/results.py", "audits/engine.py", "audits/counts.py",
-                "audits/fairness.py", "audits/uncertainty.py", "audits/verdict.py")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,13 +78,12 @@ def model_dir(home: Path, name: str, version: str, model_id: str) -> Path:
 
 
 def code_digest() -> str:
-    """Return the sha256 of the evaluation code (:data:`CODE_MODULES` sources)."""
-    digest = hashlib.sha256()
-    for rel in CODE_MODULES:
-        path = _ROOT / rel
-        digest.update(rel.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"(absent)")
-    return digest.hexdigest()
+    """Return the sha256 of the evaluation code: every module of ``pipelines`` and ``audits``.
+
+    A hand-kept list of modules missed the ones added later (ROC AUC, result
+    files, bootstrap replicates); any change now forces one re-evaluation.
+    """
+    return package_digest(("pipelines", "audits"))
 
 
 def reuse_key(**parts: Any) -> str:
@@ -162,7 +169,7 @@ def build_result(*, dataset: dict[str, Any], model: dict[str, Any], prov: dict[s
         "bootstrap": audit.get("bootstrap"), "min_group_size": audit.get("min_group_size"),
         "representativeness": representativeness, "quality": quality,
         "verdict": judged["verdict"], "findings": judged["findings"],
-        "files": dict(files or {}),
+        "files": dict(files or {}), "integrity_method": INTEGRITY_METHOD,
     }
     doc["integrity"] = {"content_sha256": content_digest(doc)}
     return doc
@@ -198,20 +205,21 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def commit_staging(staging: Path, target: Path, doc: Mapping[str, Any]) -> Path:
+def commit_staging(staging: Path, target: Path, doc: dict[str, Any]) -> Path:
     """Write ``result.json`` into ``staging`` and rename it into place as ``target``.
 
     An older result at ``target`` is swapped out atomically (Linux
     ``RENAME_EXCHANGE``) and removed after, so that a crash at any instant
     leaves the old result or the new one in place; where the swap is not
     supported it is moved aside first (a short window without a result).
+    ``doc["integrity"]`` gains the file's digest (:func:`result_bytes`).
 
     Returns
     -------
     pathlib.Path
         ``target / "result.json"``.
     """
-    atomic_write_bytes(staging / "result.json", pretty_json(doc))
+    atomic_write_bytes(staging / "result.json", result_bytes(doc))
     fsync_dir(staging)
     fault_point("results.before_commit")
     if target.exists() and _exchange(staging, target):
@@ -242,14 +250,18 @@ def _result_problems(home: Path, path: Path) -> list[dict[str, str]]:
     """Problems of one result folder (empty when it verifies)."""
     try:
         raw = path.read_bytes()
-        doc = json.loads(raw)
+        at = file_digest_offset(raw)
+        if at is not None and raw[at:at + 64].decode("ascii") == file_digest(raw, at):
+            intact, doc = True, {"files": section(raw, b"files"),
+                                 "dataset": section(raw, b"dataset")}
+        else:  # no file digest (an older result), or a changed file: read it all
+            doc = json.loads(raw)
+            intact = at is None and _legacy_intact(raw, doc)
     except (OSError, ValueError) as exc:
         return [problem(home, path, "unreadable", f"result.json cannot be read ({exc})")]
-    out = []
-    if (doc.get("integrity") or {}).get("content_sha256") != content_digest(doc) or \
-            raw != pretty_json(doc):
-        out.append(problem(home, path, "altered", "result.json content does not match its "
-                                                  "integrity digest"))
+    out = [] if intact else [_altered(home, path)]
+    if not isinstance(doc, dict):
+        return out
     for fname, sha in sorted((doc.get("files") or {}).items()):
         fpath = path.parent / fname
         if not fpath.is_file():
@@ -259,6 +271,25 @@ def _result_problems(home: Path, path: Path) -> list[dict[str, str]]:
                                f"sha256 differs from result.json ({sha[:12]})"))
     out.extend(_dataset_problems(home, path, doc.get("dataset") or {}))
     return out
+
+
+def _altered(home: Path, path: Path) -> dict[str, str]:
+    return problem(home, path, "altered", "result.json content does not match its "
+                                          "integrity digest")
+
+
+def _legacy_intact(raw: bytes, doc: Any) -> bool:
+    """Check a result without ``file_sha256`` (written before file digests existed).
+
+    Such a file must be the pretty JSON of its content, its integrity must hold
+    the content digest only, and its content must not name the file-digest method
+    (a result written with a file digest that lost it).
+    """
+    return (isinstance(doc, dict) and "integrity_method" not in doc
+            and isinstance(doc.get("integrity"), dict)
+            and set(doc["integrity"]) == {"content_sha256"}
+            and doc["integrity"]["content_sha256"] == content_digest(doc)
+            and raw == pretty_json(doc))
 
 
 def _dataset_problems(home: Path, path: Path, ds: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -10,7 +10,11 @@ from typing import Any
 
 from pipelines.errors import LedgerError
 
-__all__ = ["resolve_home", "print_json", "preflight_spec"]
+__all__ = ["resolve_home", "print_json", "preflight_spec", "THREADS_HELP"]
+
+#: Help of ``--threads`` (evaluate, run).
+THREADS_HELP = ("torch threads for inference (default: one fewer than torch's default, "
+                "at least 1; the other core reads and writes)")
 
 
 def resolve_home(home: str | None, *, create: bool = False) -> Path:

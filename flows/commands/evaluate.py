@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flows.commands._common import print_json, resolve_home
+from flows.commands._common import THREADS_HELP, print_json, resolve_home
 from pipelines.errors import ArgumentError
 
 __all__ = ["add_parser", "run"]
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("spec", metavar="SPEC", help="dataset spec YAML file")
     p.add_argument("--model", default=None, metavar="ID", help="evaluate only this model")
     p.add_argument("--version", default=None, help="dataset version (default: latest)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for inference")
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-reuse", action="store_true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flows.commands._common import preflight_spec, print_json, resolve_home
+from flows.commands._common import THREADS_HELP, preflight_spec, print_json, resolve_home
 from pipelines.errors import GateFailed
 
 __all__ = ["add_parser", "run"]
@@ -27,7 +27,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print the paths of every result.json")
     p.add_argument("--runner", default="local", help="task runner: local (default) or dask")
     p.add_argument("--dask-address", default=None, help="address of a Dask scheduler")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for inference")
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-reuse", action="store_true", help="recompute unchanged evaluations")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +163,20 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def zip_source_spec(root: Path, name: str, data: bytes) -> Path:
+    """Write a spec whose source is a member of a local zip (goes through the cache)."""
+    archive = root / "archives" / f"{name}.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("inner/fresh.csv", data)
+    archive.write_bytes(buf.getvalue())
+    doc = spec_doc(name, data)
+    doc["sources"] = [{"url": archive.as_uri(), "sha256": hashlib.sha256(data).hexdigest(),
+                       "format": "csv", "read": {"member": "inner/fresh.csv"}}]
+    path = root / "zipspecs" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import shutil
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
-from _scenario import Zygote, cli_env, spec_doc, synthetic_csv, write_dataset
+from _scenario import Zygote, cli_env, synthetic_csv, write_dataset, zip_source_spec
 
 
 @dataclass
@@ -32,23 +28,6 @@ class Bench:
         home = self.root / "homes" / tag
         shutil.copytree(self.base, home, symlinks=True)
         return home
-
-
-def zip_source_spec(root: Path, name: str, data: bytes) -> Path:
-    """Write a spec whose source is a member of a local zip (goes through the cache)."""
-    archive = root / "archives" / f"{name}.zip"
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("inner/fresh.csv", data)
-    archive.write_bytes(buf.getvalue())
-    doc = spec_doc(name, data)
-    doc["sources"] = [{"url": archive.as_uri(), "sha256": hashlib.sha256(data).hexdigest(),
-                       "format": "csv", "read": {"member": "inner/fresh.csv"}}]
-    path = root / "zipspecs" / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="package")
