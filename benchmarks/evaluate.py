@@ -9,7 +9,7 @@ a string group, label and id), for torch's default thread count and for one thre
 3. pipeline: pipelines.evaluate.run_inference -- read the needed columns from Parquet,
    encode, forward, threshold, write predictions.parquet and build the audit frame;
 4. pure forward: the same scorer's forward (same TorchScript module, same preprocessing
-   inside it, same calls of pipelines.models.FORWARD_ROWS rows, same allocator settings
+   inside it, same calls of pipelines.scorers.FORWARD_ROWS rows, same allocator settings
    pipelines.evaluate.inference_runtime) on the same rows, already encoded as tensors in
    memory (encoding not timed), under torch.inference_mode().
 
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.evaluate import DEFAULT_BATCH_ROWS as BATCH  # noqa: E402
 from pipelines.evaluate import inference_runtime  # noqa: E402
-from pipelines.models import FORWARD_ROWS  # noqa: E402
+from pipelines.scorers import FORWARD_ROWS  # noqa: E402
 from pipelines.store import ROW_GROUP_ROWS, split_file_writer  # noqa: E402
 
 

@@ -6,7 +6,7 @@ frequent values of each categorical column) and the weights, and exports
 one TorchScript module that holds all of it. The module's ``forward`` takes
 the raw numeric columns (float32, NaN for missing) and integer codes of the
 categorical columns in its own ``vocabularies`` (-1 for missing or unseen);
-:class:`pipelines.models.BaselineScorer` does that lookup from Arrow.
+:class:`pipelines.scorers.BaselineScorer` does that lookup from Arrow.
 
 Determinism: fixed seeds (``torch.manual_seed`` and a seeded shuffling
 generator), ``torch.use_deterministic_algorithms(True)`` and one thread
@@ -243,7 +243,7 @@ def train_baseline(ms: BaselineModel, train: pa.Table, *, label: str, positive: 
     """
     import torch
 
-    from pipelines.models import BaselineScorer
+    from pipelines.scorers import BaselineScorer
 
     numeric, categorical = select_features(ms, train.schema, label=label, id_column=id_column,
                                            sensitive=sensitive)

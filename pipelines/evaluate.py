@@ -327,7 +327,7 @@ def run_inference(scorer: Any, files: list[tuple[str, Path]], out: Path, *, labe
     Parameters
     ----------
     scorer : Scorer
-        A model adapter (:mod:`pipelines.models`).
+        A model adapter (:mod:`pipelines.scorers`, loaded by :mod:`pipelines.models`).
     files : list of (str, pathlib.Path)
         ``(split, parquet file)`` pairs, read in this order.
     out : pathlib.Path
