@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def test_bundle_files_and_manifest_digests(bundle: Path) -> None:
 
 def test_croissant_validates_with_mlcroissant(bundle: Path, tmp_path: Path) -> None:
     import mlcroissant as mlc
+    from absl import logging as absl_logging
+
+    # mlcroissant imports absl, whose handler keeps the sys.stderr of this moment: pytest's
+    # capture buffer. The first logging.config.dictConfig of the session (Prefect's) closes
+    # every handler, absl's included, and with it that buffer, which crashed pytest when a
+    # flow test came next. Point absl's handler at the process's own stderr.
+    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
     path = tmp_path / "croissant.json"
     path.write_bytes(_files(bundle)["croissant.json"])
