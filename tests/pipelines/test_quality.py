@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from _quality_helpers import put
 
 from pipelines.errors import GateFailed
 from pipelines.ingest import read_tables
@@ -26,19 +26,6 @@ def compas(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     spec = load_spec(SPECS / "compas.yaml")
     table = read_tables(spec, tmp_path_factory.mktemp("home"), mirrors=[shared_data])["all"]
     return spec, table
-
-
-def put(table: pa.Table, column: str, rows: list[int], value: object) -> pa.Table:
-    idx = table.schema.get_field_index(column)
-    dtype = table.schema.field(column).type
-    values = table[column].to_pylist()
-    for r in rows:
-        values[r] = value
-    plain = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
-    arr = pa.array(values, type=plain)
-    if pa.types.is_dictionary(dtype):
-        arr = pc.dictionary_encode(arr)
-    return table.set_column(idx, column, arr)
 
 
 def gate(spec, table: pa.Table, tmp_path: Path, **kw) -> QualityReport:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from _quality_helpers import put
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,17 +56,6 @@ EXTRA = [  # aggregates, uniqueness with nulls and many candidates, mostly on un
 pytestmark = pytest.mark.realdata
 
 
-def _set(table: pa.Table, column: str, rows: list[int], value: Any) -> pa.Table:
-    idx = table.schema.get_field_index(column)
-    dtype = table.schema.field(column).type
-    values = table[column].to_pylist()
-    for r in rows:
-        values[r] = value
-    plain = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
-    arr = pa.array(values, type=plain)
-    return table.set_column(idx, column, pc.dictionary_encode(arr) if plain != dtype else arr)
-
-
 @pytest.fixture(scope="module")
 def faulty(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
     """COMPAS with faults spread over the table, so that they straddle chunk boundaries."""
@@ -73,11 +63,11 @@ def faulty(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     table = read_tables(spec, tmp_path_factory.mktemp("home"), mirrors=[shared_data])["all"]
     n = table.num_rows
     ids = table["id"].to_pylist()
-    table = _set(table, "id", [n - 3], ids[5])  # duplicate id, first and last chunk
-    table = _set(table, "two_year_recid", [99, 100, 4000], None)
-    table = _set(table, "age", [1, 1500, n - 2], 150)
+    table = put(table, "id", [n - 3], ids[5])  # duplicate id, first and last chunk
+    table = put(table, "two_year_recid", [99, 100, 4000], None)
+    table = put(table, "age", [1, 1500, n - 2], 150)
     # screening rule: chunk 0 alone fails `mostly`, the whole table passes
-    table = _set(table, "days_b_screening_arrest", list(range(100)), 999)
+    table = put(table, "days_b_screening_arrest", list(range(100)), 999)
     table = pa.concat_tables([table, table.slice(95, 10)])  # exact duplicate rows, far apart
     linked = spec.model_copy(update={
         "expectations": [*spec.expectations, *EXTRA],
